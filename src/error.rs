@@ -1,0 +1,128 @@
+//! One error shape for every user-facing surface.
+//!
+//! Each module has its own precise error type ([`crate::dir::DirError`],
+//! [`crate::sum::SumError`], [`crate::lex::LexError`]). The command line,
+//! the JavaScript API and the server show them the same way, through
+//! [`Error`]: a stable `code`, Atlas's `message` where Atlas has one, the
+//! `file`, `line` and `column` it concerns, and a `hint` saying what to do.
+
+use crate::dir::DirError;
+use crate::lex::LexError;
+use crate::sum::SumError;
+use serde::Serialize;
+use std::fmt;
+
+/// A user-facing error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Error {
+    /// A stable identifier (`checksum-mismatch`, `unclosed-quote`, ...).
+    pub code: &'static str,
+    /// What happened. Atlas's exact message where Atlas has one.
+    pub message: String,
+    /// The file concerned, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The 1-based line in that file, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// The column on that line, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// More detail, such as Atlas's `L3: 2_x.sql was edited`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// What to do about it.
+    pub hint: String,
+}
+
+impl Error {
+    /// The message, detail and location on one line, as a CLI prints it.
+    pub fn display_line(&self) -> String {
+        let mut s = String::new();
+        if let Some(f) = &self.file {
+            s.push_str(f);
+            if let Some(l) = self.line {
+                s.push_str(&format!(":{l}"));
+                if let Some(c) = self.column {
+                    s.push_str(&format!(":{c}"));
+                }
+            }
+            s.push_str(": ");
+        }
+        s.push_str(&self.message);
+        if let Some(d) = &self.detail {
+            s.push_str(&format!(" ({d})"));
+        }
+        s
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<&LexError> for Error {
+    fn from(e: &LexError) -> Self {
+        Error {
+            code: e.kind().code(),
+            message: e.to_string(),
+            file: None,
+            line: Some(e.line()),
+            column: Some(e.column()),
+            detail: None,
+            hint: e.hint().into(),
+        }
+    }
+}
+
+impl From<&SumError> for Error {
+    fn from(e: &SumError) -> Self {
+        let (file, line) = match e {
+            SumError::Checksum(c) => (Some(c.file.clone()), None),
+            _ => (Some(crate::sum::SUM_FILE_NAME.to_string()), None),
+        };
+        let line = match e {
+            SumError::Format { line } | SumError::LineTooLong { line } => Some(*line),
+            _ => line,
+        };
+        Error {
+            code: e.code(),
+            message: e.to_string(),
+            file,
+            line,
+            column: None,
+            detail: e.detail(),
+            hint: e.hint().into(),
+        }
+    }
+}
+
+impl From<&DirError> for Error {
+    fn from(e: &DirError) -> Self {
+        let (message, line, column) = match e {
+            // Keep Atlas's scanner message; the file goes in its own field.
+            DirError::Lex { error, .. } => (error.to_string(), Some(error.line()), Some(error.column())),
+            DirError::NotUtf8 { offset, line, column, .. } => {
+                (format!("invalid UTF-8 at byte {offset}"), Some(*line), Some(*column))
+            }
+            _ => (e.to_string(), None, None),
+        };
+        Error { code: e.code(), message, file: Some(e.file().to_string()), line, column, detail: None, hint: e.hint() }
+    }
+}
+
+macro_rules! from_owned {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::from(&e)
+            }
+        }
+    )*};
+}
+from_owned!(LexError, SumError, DirError);

@@ -1,0 +1,49 @@
+//! # strata: the core of a schema registry for SQL migration directories
+//!
+//! This crate is the logic that strata runs everywhere: in browsers, in
+//! Node and edge runtimes (compiled to WebAssembly), and natively in the
+//! registry server. It reads migration directories in the layout made
+//! popular by [Atlas](https://atlasgo.io): versioned `.sql` files plus an
+//! `atlas.sum` integrity file, and behaves exactly as Atlas does.
+//!
+//! The crate does no I/O. File contents, times and responses are passed in;
+//! results come out. That is what lets the same code run in every runtime.
+//!
+//! ```
+//! use strata::dir::Directory;
+//! use strata::lex::Dialect;
+//!
+//! let dir = Directory::new([
+//!     ("20240101000000_init.sql", b"CREATE TABLE t1 (id int);\n".to_vec()),
+//!     ("20240102000000_add_users.sql", b"CREATE TABLE users (id int);\n".to_vec()),
+//! ])?;
+//! let sum = dir.checksum().render();
+//! assert!(sum.starts_with("h1:xeDrRQIDK2YEvFQq6iaVvzkqzkfeK25KWnUeyWxwaHI=\n"));
+//! assert!(dir.verify(Some(sum.as_bytes())).is_ok());
+//!
+//! let stmts = dir.files()[0].statements(Dialect::Postgres)?;
+//! assert_eq!(stmts[0].text, "CREATE TABLE t1 (id int);");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Modules:
+//! * [`dir`]: the directory model: which files are migrations, their
+//!   versions, descriptions and file-level directives.
+//! * [`sum`]: `atlas.sum`, byte-identical to Atlas.
+//! * [`lex`]: statement splitting, identical to Atlas's scanner.
+//! * [`directive`]: `-- atlas:<name>` directive matching.
+//! * [`error`]: one flat error shape (code, message, file, line, hint) for
+//!   the command line, the JavaScript API and the server.
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+pub mod dir;
+pub mod directive;
+pub mod error;
+pub mod lex;
+pub mod sum;
+mod text;
+
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+mod wasm;
