@@ -14,7 +14,7 @@
 //! larger than [`DirOptions::max_file_size`]. This module reads no files;
 //! the caller passes the bytes in.
 
-use crate::lex::{self, Dialect, LexError, Stmt};
+use crate::lex::{self, Dialect, LexError, Split, Stmt};
 use crate::sum::{SumError, SumFile, SUM_FILE_NAME};
 use crate::text::{line_col, trim_bytes};
 use serde::{Deserialize, Serialize};
@@ -161,7 +161,13 @@ impl MigrationFile {
 
     /// The statements of this file, split with `dialect`'s profile.
     pub fn statements(&self, dialect: Dialect) -> Result<Vec<Stmt<'_>>, DirError> {
-        lex::split_dialect(self.text()?, dialect).map_err(|e| DirError::Lex { file: self.name.clone(), error: e })
+        self.split(dialect).map(|s| s.stmts)
+    }
+
+    /// The statements of this file and the splitter's warnings about it.
+    pub fn split(&self, dialect: Dialect) -> Result<Split<'_>, DirError> {
+        lex::split_with_warnings(self.text()?, &dialect.options())
+            .map_err(|e| DirError::Lex { file: self.name.clone(), error: e })
     }
 }
 

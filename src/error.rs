@@ -37,12 +37,16 @@ pub struct Error {
 }
 
 impl Error {
-    /// The message, detail and location on one line, as a CLI prints it.
-    pub fn display_line(&self) -> String {
+    /// The location and message on one line, as a command line prints it:
+    /// `file:line:column: message`. Atlas's splitter messages already start
+    /// with `line:column:`, so the position is not repeated for them.
+    pub fn summary(&self) -> String {
         let mut s = String::new();
         if let Some(f) = &self.file {
             s.push_str(f);
-            if let Some(l) = self.line {
+            let positioned =
+                self.line.zip(self.column).is_some_and(|(l, c)| self.message.starts_with(&format!("{l}:{c}: ")));
+            if let (Some(l), false) = (self.line, positioned) {
                 s.push_str(&format!(":{l}"));
                 if let Some(c) = self.column {
                     s.push_str(&format!(":{c}"));
@@ -51,9 +55,6 @@ impl Error {
             s.push_str(": ");
         }
         s.push_str(&self.message);
-        if let Some(d) = &self.detail {
-            s.push_str(&format!(" ({d})"));
-        }
         s
     }
 }
@@ -126,3 +127,24 @@ macro_rules! from_owned {
     )*};
 }
 from_owned!(LexError, SumError, DirError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dir::MigrationFile;
+    use crate::lex::Dialect;
+
+    #[test]
+    fn summaries_name_file_and_position_once() {
+        let e = Error::from(
+            MigrationFile::new("3_x.sql", "SELECT 1;\nSELECT 'x").statements(Dialect::Generic).unwrap_err(),
+        );
+        assert_eq!(e.summary(), "3_x.sql: 2:8: unclosed quote '\\''");
+        let e =
+            Error::from(MigrationFile::new("3_x.sql", b"\n\xff".to_vec()).statements(Dialect::Generic).unwrap_err());
+        assert_eq!(e.summary(), "3_x.sql:2:1: invalid UTF-8 at byte 1");
+        let e = Error::from(crate::sum::SumFile::parse(b"h1:x\ngarbage\n").unwrap_err());
+        assert_eq!(e.summary(), "atlas.sum:2: checksum file format invalid");
+        assert_eq!(e.hint, crate::sum::SumError::Format { line: 2 }.hint());
+    }
+}

@@ -63,6 +63,24 @@ export interface Statement {
   comments: string[];
 }
 
+/** Input that Atlas splits without an error but that is most likely a mistake. */
+export interface SplitWarning {
+  /** `unterminated-comment`, `comment-only-statement`, `unterminated-dollar-quote` or `unclosed-block`. */
+  code: string;
+  message: string;
+  /** 1-based line and byte column, and byte offset, of the construct. */
+  line: number;
+  column: number;
+  offset: number;
+  hint: string;
+}
+
+/** Statements and warnings of one file. */
+export interface FileSplit {
+  statements: Statement[];
+  warnings: SplitWarning[];
+}
+
 /** A file-level directive such as `-- atlas:txmode none`. */
 export interface FileDirective {
   name: string;
@@ -82,6 +100,12 @@ export interface StrataErrorFields {
   detail?: string;
   /** What to do about it. */
   hint: string;
+}
+
+/** Thrown by the API: an `Error` named `StrataError` with these fields. */
+export interface StrataError extends Error, StrataErrorFields {
+  /** `file:line:column: message` on one line, as a command line prints it. */
+  summary: string;
 }
 
 /** The outcome of `Directory.verify`. */
@@ -110,6 +134,10 @@ extern "C" {
     pub type DialectArg;
     #[wasm_bindgen(typescript_type = "Statement[]")]
     pub type Statements;
+    #[wasm_bindgen(typescript_type = "FileSplit")]
+    pub type FileSplit;
+    #[wasm_bindgen(typescript_type = "SplitWarning[]")]
+    pub type SplitWarnings;
     #[wasm_bindgen(typescript_type = "FileDirective[]")]
     pub type FileDirectives;
     #[wasm_bindgen(typescript_type = "MigrationFile[]")]
@@ -144,6 +172,7 @@ fn throw(e: impl Into<Error>) -> JsValue {
         set("detail", d.into());
     }
     set("hint", e.hint.as_str().into());
+    set("summary", e.summary().into());
     err.into()
 }
 
@@ -181,6 +210,38 @@ fn statements_js(stmts: &[Stmt<'_>]) -> JsValue {
     to_js(&v)
 }
 
+#[derive(Serialize)]
+struct WarningJs {
+    code: &'static str,
+    message: &'static str,
+    line: usize,
+    column: usize,
+    offset: usize,
+    hint: &'static str,
+}
+
+fn warnings_js(warnings: &[lex::LexWarning]) -> JsValue {
+    let v: Vec<WarningJs> = warnings
+        .iter()
+        .map(|w| WarningJs {
+            code: w.kind.code(),
+            message: w.kind.message(),
+            line: w.line,
+            column: w.column,
+            offset: w.offset,
+            hint: w.kind.hint(),
+        })
+        .collect();
+    to_js(&v)
+}
+
+fn split_js(split: &lex::Split<'_>) -> FileSplit {
+    let o = js_sys::Object::new();
+    let _ = Reflect::set(&o, &"statements".into(), &statements_js(&split.stmts));
+    let _ = Reflect::set(&o, &"warnings".into(), &warnings_js(&split.warnings));
+    JsValue::from(o).unchecked_into()
+}
+
 fn parse_dialect(v: &JsValue) -> Result<Dialect, JsValue> {
     let name = v.as_string().unwrap_or_default();
     Dialect::parse(&name).ok_or_else(|| {
@@ -207,6 +268,36 @@ pub fn split_statements(sql: &str, dialect: Option<DialectArg>) -> Result<Statem
     };
     let stmts = lex::split(sql, &options).map_err(throw)?;
     Ok(statements_js(&stmts).unchecked_into())
+}
+
+/// Splits the bytes of one SQL file, with warnings about input Atlas
+/// accepts but that is most likely a mistake (an unterminated comment, ...).
+/// Unlike `splitStatements`, which takes a JavaScript string, this reports
+/// bytes that are not UTF-8 with the file name, line and column. `name` is
+/// only used in errors.
+#[wasm_bindgen(js_name = splitFile)]
+pub fn split_file(
+    name: &str,
+    bytes: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "Dialect | undefined")] dialect: Option<String>,
+) -> Result<FileSplit, JsValue> {
+    let d = parse_dialect(&JsValue::from(dialect.unwrap_or_default()))?;
+    let file = crate::dir::MigrationFile::new(name, bytes);
+    let split = file.split(d).map_err(throw)?;
+    Ok(split_js(&split))
+}
+
+/// Whether Atlas treats an entry named `name` as a migration file
+/// (its name ends in `.sql`).
+#[wasm_bindgen(js_name = isMigrationFile)]
+pub fn is_migration_file(name: &str) -> bool {
+    crate::dir::is_migration_name(name)
+}
+
+/// The name of the integrity file, `atlas.sum`.
+#[wasm_bindgen(js_name = sumFileName)]
+pub fn sum_file_name() -> String {
+    crate::sum::SUM_FILE_NAME.into()
 }
 
 /// The lower-case hex SHA-256 of `bytes`.
@@ -416,6 +507,15 @@ impl MigrationFile {
     #[wasm_bindgen(getter)]
     pub fn statements(&self) -> Result<Statements, JsValue> {
         self.statements_for(self.dir.dialect().name())
+    }
+
+    /// Warnings about input Atlas splits without an error but that is most
+    /// likely a mistake, such as an unterminated comment. Throws like
+    /// `statements`.
+    #[wasm_bindgen(getter)]
+    pub fn warnings(&self) -> Result<SplitWarnings, JsValue> {
+        let split = self.file().split(self.dir.dialect()).map_err(throw)?;
+        Ok(warnings_js(&split.warnings).unchecked_into())
     }
 
     /// The statements, split with another dialect's profile.

@@ -324,6 +324,100 @@ impl fmt::Display for LexError {
 
 impl std::error::Error for LexError {}
 
+/// The result of splitting: the statements, and warnings about input that
+/// Atlas accepts but that is most likely a mistake.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// The statements, in order.
+    pub stmts: Vec<Stmt<'a>>,
+    /// Warnings, in order of position.
+    pub warnings: Vec<LexWarning>,
+}
+
+/// Input that Atlas splits without an error but that almost certainly does
+/// not do what its author meant. strata splits it exactly as Atlas does (an
+/// error would refuse directories Atlas applies) and says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LexWarningKind {
+    /// A `/*` is never closed: the rest of the file is ordinary text of the
+    /// statement.
+    UnterminatedBlockComment,
+    /// The file ends in a line comment with no newline after it, which
+    /// Atlas turns into a statement of its own.
+    CommentOnlyStatement,
+    /// A dollar quote is never closed: the rest of the file is one statement.
+    UnterminatedDollarQuote,
+    /// A `BEGIN` opened a block that no `END` closes; the text was split
+    /// as ordinary statements.
+    UnclosedBlock,
+}
+
+impl LexWarningKind {
+    /// A stable identifier, for programs.
+    pub const fn code(self) -> &'static str {
+        match self {
+            LexWarningKind::UnterminatedBlockComment => "unterminated-comment",
+            LexWarningKind::CommentOnlyStatement => "comment-only-statement",
+            LexWarningKind::UnterminatedDollarQuote => "unterminated-dollar-quote",
+            LexWarningKind::UnclosedBlock => "unclosed-block",
+        }
+    }
+
+    /// What happened.
+    pub const fn message(self) -> &'static str {
+        match self {
+            LexWarningKind::UnterminatedBlockComment => {
+                "unterminated /* comment: everything after it is part of this statement"
+            }
+            LexWarningKind::CommentOnlyStatement => {
+                "the file ends in a line comment without a newline; Atlas runs it as a statement of its own"
+            }
+            LexWarningKind::UnterminatedDollarQuote => {
+                "unterminated dollar quote: the rest of the file is one statement"
+            }
+            LexWarningKind::UnclosedBlock => "BEGIN opens a block that no END closes; it was split as plain statements",
+        }
+    }
+
+    /// What to do about it.
+    pub const fn hint(self) -> &'static str {
+        match self {
+            LexWarningKind::UnterminatedBlockComment => "close the comment with */",
+            LexWarningKind::CommentOnlyStatement => "end the file with a newline",
+            LexWarningKind::UnterminatedDollarQuote => "close the quote with the same tag, e.g. $$ ... $$",
+            LexWarningKind::UnclosedBlock => {
+                "close the block with END; for a transaction write 'BEGIN;' (the migration runs in one anyway)"
+            }
+        }
+    }
+}
+
+/// A warning about one place in the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LexWarning {
+    /// What it is about.
+    pub kind: LexWarningKind,
+    /// Byte offset of the construct in the input.
+    pub offset: usize,
+    /// Its 1-based line.
+    pub line: usize,
+    /// Its 1-based byte column.
+    pub column: usize,
+}
+
+impl fmt::Display for LexWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.kind.message())
+    }
+}
+
+/// Splits `input` into statements with the given scanner options, with
+/// warnings about suspicious input.
+pub fn split_with_warnings<'a>(input: &'a str, options: &ScanOptions) -> Result<Split<'a>, LexError> {
+    scanner::scan(input, *options)
+}
+
 /// Splits `input` into statements with the given scanner options.
 ///
 /// ```
@@ -335,7 +429,7 @@ impl std::error::Error for LexError {}
 /// assert_eq!(stmts[1].pos, 33);
 /// ```
 pub fn split<'a>(input: &'a str, options: &ScanOptions) -> Result<Vec<Stmt<'a>>, LexError> {
-    scanner::scan(input, *options)
+    scanner::scan(input, *options).map(|s| s.stmts)
 }
 
 /// Splits `input` with the profile of `dialect`.

@@ -12,7 +12,7 @@
 //! Every scanner works on a suffix of the root text: `input` always ends
 //! where the root ends, so positions are kept as absolute offsets.
 
-use super::{LexError, LexErrorKind, ScanOptions, Stmt};
+use super::{LexError, LexErrorKind, LexWarning, LexWarningKind, ScanOptions, Split, Stmt};
 use crate::text::{atlas_line_col, go_quote, go_quote_rune, is_re_space, is_word, leading_space_len};
 use std::collections::BTreeMap;
 
@@ -54,9 +54,22 @@ struct Ctx<'a> {
     /// Bytes nested scans may still traverse.
     budget: usize,
     depth: usize,
+    /// Warnings about the root scan (nested scans report none).
+    warnings: Vec<LexWarning>,
 }
 
 impl Ctx<'_> {
+    /// Records a warning about the root scan. A kind that cannot recur
+    /// differently (after one unterminated comment, every later `/*` is
+    /// unterminated too) is reported once.
+    fn warn(&mut self, kind: LexWarningKind, abs: usize) {
+        let repeat = kind != LexWarningKind::UnclosedBlock && self.warnings.iter().any(|w| w.kind == kind);
+        if self.depth == 0 && !repeat {
+            let (line, column) = crate::text::line_col(self.root.as_bytes(), abs);
+            self.warnings.push(LexWarning { kind, offset: abs, line, column });
+        }
+    }
+
     fn find_newline(&mut self, from: usize) -> Option<usize> {
         if from >= self.no_newline_from {
             return None;
@@ -84,19 +97,19 @@ impl Ctx<'_> {
     }
 
     fn too_complex(&self, abs: usize, what: &str) -> Fail {
-        let (line, column) = atlas_line_col(self.root.as_bytes(), abs);
-        Fail::Fatal(LexError {
-            kind: LexErrorKind::TooComplex,
-            offset: abs,
-            line,
-            column,
-            message: format!("statement splitting gave up: {what}"),
-            positioned: true,
-        })
+        let message = format!("statement splitting gave up: {what}");
+        Fail::Fatal(error_at(self.root, abs, LexErrorKind::TooComplex, message, true))
     }
 }
 
-pub(super) fn scan(input: &str, options: ScanOptions) -> Result<Vec<Stmt<'_>>, LexError> {
+/// An error at absolute offset `abs` of the root text. Atlas's message
+/// carries the position only when `positioned`.
+fn error_at(root: &str, abs: usize, kind: LexErrorKind, message: String, positioned: bool) -> LexError {
+    let (line, column) = atlas_line_col(root.as_bytes(), abs);
+    LexError { kind, offset: abs, line, column, message, positioned }
+}
+
+pub(super) fn scan(input: &str, options: ScanOptions) -> Result<Split<'_>, LexError> {
     let mut ctx = Ctx {
         root: input,
         memo: BTreeMap::new(),
@@ -104,6 +117,7 @@ pub(super) fn scan(input: &str, options: ScanOptions) -> Result<Vec<Stmt<'_>>, L
         no_close_from: usize::MAX,
         budget: input.len().saturating_mul(WORK_FACTOR).saturating_add(1 << 20),
         depth: 0,
+        warnings: Vec::new(),
     };
     let unwrap = |f: Fail| match f {
         Fail::Soft(e) | Fail::Fatal(e) => e,
@@ -123,7 +137,7 @@ pub(super) fn scan(input: &str, options: ScanOptions) -> Result<Vec<Stmt<'_>>, L
         st.line = last_line;
         stmts.push(st);
     }
-    Ok(stmts)
+    Ok(Split { stmts, warnings: ctx.warnings })
 }
 
 struct Scanner<'a> {
@@ -267,15 +281,8 @@ impl<'a> Scanner<'a> {
     fn set_delim(&mut self, d: &'a str, at: usize) -> Res<()> {
         if d.is_empty() {
             let abs = self.input_start + at;
-            let (line, column) = atlas_line_col(self.root.as_bytes(), abs);
-            return Err(Fail::Soft(LexError {
-                kind: LexErrorKind::EmptyDelimiter,
-                offset: abs,
-                line,
-                column,
-                message: "empty delimiter".into(),
-                positioned: false,
-            }));
+            let e = error_at(self.root, abs, LexErrorKind::EmptyDelimiter, "empty delimiter".into(), false);
+            return Err(Fail::Soft(e));
         }
         self.delim = if d.contains('\\') { Delim::Owned(unescape(d)) } else { Delim::Borrowed(d) };
         self.rebuild_special();
@@ -337,10 +344,11 @@ impl<'a> Scanner<'a> {
 
     /// Atlas's `error(pos, ...)`: positions count from this scanner's source.
     fn error(&self, pos: usize, kind: LexErrorKind, message: String) -> Fail {
-        let src = &self.root.as_bytes()[self.src_start..];
+        let src = &self.root[self.src_start..];
         let p = self.input_start - self.src_start + pos;
-        let (line, column) = atlas_line_col(src, p);
-        Fail::Soft(LexError { kind, offset: self.src_start + p, line, column, message, positioned: true })
+        let mut e = error_at(src, p, kind, message, true);
+        e.offset += self.src_start;
+        Fail::Soft(e)
     }
 
     /// Scans one statement; `Ok(None)` at the end of input.
@@ -417,7 +425,7 @@ impl<'a> Scanner<'a> {
             }
             if self.opts.match_dollar_quote && r == '$' {
                 if let Some(tag) = dollar_tag(&b[self.pos - 1..]) {
-                    self.skip_dollar_quote(tag);
+                    self.skip_dollar_quote(tag, ctx);
                     continue;
                 }
             }
@@ -520,7 +528,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn skip_dollar_quote(&mut self, tag_len: usize) {
+    fn skip_dollar_quote(&mut self, tag_len: usize, ctx: &mut Ctx<'a>) {
         let b = self.bytes();
         let open = self.pos - 1;
         let tag = &b[open..open + tag_len];
@@ -529,7 +537,10 @@ impl<'a> Scanner<'a> {
             Some(i) => self.add_pos(i + tag_len),
             // Unterminated: the rest of the input is inside the quote. Atlas
             // only fails here when no delimiter is set, which cannot happen.
-            None => self.add_pos(b.len() - self.pos),
+            None => {
+                ctx.warn(LexWarningKind::UnterminatedDollarQuote, self.input_start + open);
+                self.add_pos(b.len() - self.pos)
+            }
         }
     }
 
@@ -537,10 +548,16 @@ impl<'a> Scanner<'a> {
     fn comment(&mut self, left_len: usize, block: bool, ctx: &mut Ctx<'a>) {
         let abs = self.input_start + self.pos;
         let (found, right_len) = if block { (ctx.find_close(abs), 2) } else { (ctx.find_newline(abs), 1) };
-        let Some(i) = found else {
-            return; // Not a comment: the opener is ordinary text.
-        };
         let at_start = self.pos == left_len;
+        let Some(i) = found else {
+            // Not a comment: the opener is ordinary text.
+            if block {
+                ctx.warn(LexWarningKind::UnterminatedBlockComment, abs - left_len);
+            } else if at_start {
+                ctx.warn(LexWarningKind::CommentOnlyStatement, abs - left_len);
+            }
+            return;
+        };
         self.add_pos(i + right_len);
         if !at_start {
             return; // Inside a statement: part of its text.
@@ -561,13 +578,7 @@ impl<'a> Scanner<'a> {
         if self.pick() != Some(' ') {
             return Ok(());
         }
-        let b = self.bytes();
-        let end = match memchr::memchr(b'\n', &b[self.pos..]) {
-            Some(i) => self.pos + i + 1,
-            None => b.len(),
-        };
-        self.total += end - self.pos;
-        self.pos = end;
+        self.consume_line();
         let raw = self.input()[9..self.pos].trim();
         if raw.starts_with('\'') && raw.ends_with('\'') {
             if raw.len() < 2 {
@@ -595,37 +606,33 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
+    /// Consumes through the next `\n` (or to the end); returns the new
+    /// position.
+    fn consume_line(&mut self) -> usize {
+        let b = self.bytes();
+        let end = memchr::memchr(b'\n', &b[self.pos..]).map_or(b.len(), |i| self.pos + i + 1);
+        self.total += end - self.pos;
+        self.pos = end;
+        end
+    }
+
     /// `GO [count]`: checks the optional count (Go's `strconv.Atoi`).
     fn skip_go_count(&mut self) -> Res<()> {
         if self.pick() != Some(' ') {
             return Ok(());
         }
         let c = self.pos;
-        let b = self.bytes();
-        let end = match memchr::memchr(b'\n', &b[self.pos..]) {
-            Some(i) => self.pos + i + 1,
-            None => b.len(),
-        };
-        self.total += end - self.pos;
-        self.pos = end;
+        let end = self.consume_line();
         let raw = &self.input()[c..end];
         let arg = raw.trim();
         if let Err(why) = go_atoi(arg) {
-            let abs = self.input_start + c;
-            let (line, column) = atlas_line_col(self.root.as_bytes(), abs);
-            return Err(Fail::Soft(LexError {
-                kind: LexErrorKind::InvalidGoCount,
-                offset: abs,
-                line,
-                column,
-                message: format!(
-                    "sql/migrate: invalid GO command, expect digits got {}: strconv.Atoi: parsing {}: {}",
-                    go_quote(raw),
-                    go_quote(arg),
-                    why
-                ),
-                positioned: false,
-            }));
+            let message = format!(
+                "sql/migrate: invalid GO command, expect digits got {}: strconv.Atoi: parsing {}: {why}",
+                go_quote(raw),
+                go_quote(arg),
+            );
+            let e = error_at(self.root, self.input_start + c, LexErrorKind::InvalidGoCount, message, false);
+            return Err(Fail::Soft(e));
         }
         Ok(())
     }
@@ -694,6 +701,7 @@ impl<'a> Scanner<'a> {
         let Some(m) = self.begin_at(self.pos - 1, kind) else {
             return Ok(false); // e.g. at the `e` of `x.begin`
         };
+        let opener = self.skip_ws_from(self.input_start + self.pos - 1);
         self.add_pos(m - 1);
         let start = self.input_start + self.pos;
         let advance = match ctx.memo.get(&(start, kind)) {
@@ -709,7 +717,10 @@ impl<'a> Scanner<'a> {
                 self.add_pos(n);
                 Ok(true)
             }
-            None => Ok(false),
+            None => {
+                ctx.warn(LexWarningKind::UnclosedBlock, opener);
+                Ok(false)
+            }
         }
     }
 

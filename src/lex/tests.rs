@@ -186,3 +186,23 @@ fn dialect_names() {
     assert_eq!(Dialect::parse("PostgreSQL"), Some(Dialect::Postgres));
     assert_eq!(Dialect::parse("oracle"), None);
 }
+
+#[test]
+fn warnings_point_at_suspicious_input() {
+    let w = |input: &str, d: Dialect| {
+        let s = split_with_warnings(input, &d.options()).unwrap();
+        s.warnings.iter().map(|w| (w.kind, w.line, w.column)).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        w("SELECT 1;\nSELECT 2; /* oops\nSELECT 3;", Dialect::Generic),
+        [(LexWarningKind::UnterminatedBlockComment, 2, 11)]
+    );
+    assert_eq!(w("SELECT 1;\n-- end", Dialect::Generic), [(LexWarningKind::CommentOnlyStatement, 2, 1)]);
+    assert_eq!(w("SELECT 1; -- x", Dialect::Generic), [(LexWarningKind::CommentOnlyStatement, 1, 11)]);
+    assert_eq!(w("SELECT $x$ a;", Dialect::Postgres), [(LexWarningKind::UnterminatedDollarQuote, 1, 8)]);
+    assert_eq!(w("BEGIN TRANSACTION;\nSELECT 1;", Dialect::Sqlite), [(LexWarningKind::UnclosedBlock, 1, 1)]);
+    // Nothing to say about ordinary input, or about blocks that close.
+    assert!(w("SELECT 1; -- x\nSELECT 2;", Dialect::Generic).is_empty());
+    assert!(w("CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT 1; END;", Dialect::Sqlite).is_empty());
+    assert!(w("SELECT 'BEGIN x'; SELECT $$ $$;", Dialect::Postgres).is_empty());
+}

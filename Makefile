@@ -1,0 +1,115 @@
+# strata: `make run` and `make test` work on a fresh machine; each installs
+# what is missing first (idempotent: a second run only checks).
+#
+#   make run     build the core, the wasm module and the npm package, then run
+#                the Node CLI on examples/migrations
+#   make test    every test: Rust unit and conformance tests, the same
+#                conformance suites in headless Chromium, Node tests of the
+#                npm package and its CLI, formatting and lints
+#   make bench   benchmarks (criterion and Node); figures go in the README
+#   make fuzz    run the fuzz targets (FUZZ_SECONDS each, default 600)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+TOOLS := $(CURDIR)/.tools
+export PATH := $(TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export CHROMEDRIVER := /usr/bin/chromedriver
+
+# wasm-pack runs the wasm-bindgen CLI on PATH, which must be the exact version
+# in Cargo.toml (pinned there with `=`).
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+# wasm-opt from npm: Debian's binaryen (108) emits modules Node 20 rejects.
+BINARYEN_VERSION := 132
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+CARGO_FUZZ_TOOLCHAIN := nightly
+FUZZ_SECONDS ?= 600
+
+.PHONY: run test build pkg tools browser-tools fuzz-tools lint test-rust test-wasm test-node bench fuzz clean
+
+## Toolchain -----------------------------------------------------------------
+
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@command -v wasm-pack >/dev/null || cargo install wasm-pack --locked
+	@# No --locked: the registry here lacks some versions pinned by its lock file.
+	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
+		|| cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
+	@wasm-opt --version 2>/dev/null | grep -q "version $(BINARYEN_VERSION)" \
+		|| npm install --prefix $(TOOLS) --no-save --no-package-lock --no-audit --no-fund binaryen@$(BINARYEN_VERSION) >/dev/null
+
+browser-tools:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+		|| { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; }
+
+fuzz-tools:
+	@rustup toolchain list | grep -q '^$(CARGO_FUZZ_TOOLCHAIN)' || rustup toolchain install $(CARGO_FUZZ_TOOLCHAIN) --profile minimal
+	@command -v cargo-fuzz >/dev/null || cargo +$(CARGO_FUZZ_TOOLCHAIN) install cargo-fuzz --locked
+
+## Build -----------------------------------------------------------------------
+
+build: tools
+	cargo build --release --workspace
+
+# The npm package: wasm-pack's output, optimised by wasm-opt, plus the Node
+# entry point and the CLI (npm/finalize.mjs).
+pkg: tools
+	wasm-pack build --release --target web --out-dir pkg --weak-refs --no-opt
+	wasm-opt -O3 pkg/strata_bg.wasm -o pkg/strata_bg.wasm
+	node npm/finalize.mjs
+	@echo "pkg/strata_bg.wasm: $$(stat -c%s pkg/strata_bg.wasm) bytes, $$(gzip -9c pkg/strata_bg.wasm | wc -c) gzipped"
+
+## The main job ----------------------------------------------------------------
+
+STRATA := node pkg/bin/strata.mjs
+EXAMPLE := examples/migrations
+
+run: pkg
+	@echo "== strata verify: the committed atlas.sum matches the files"
+	$(STRATA) verify --dir $(EXAMPLE)
+	@echo "== strata hash: recomputing it gives the same bytes"
+	@rm -rf target/run && mkdir -p target/run && cp -r $(EXAMPLE) target/run/
+	$(STRATA) hash --dir target/run/migrations
+	cmp target/run/migrations/atlas.sum $(EXAMPLE)/atlas.sum && cat target/run/migrations/atlas.sum
+	@echo "== strata verify after an edit: Atlas's error, exit 1"
+	@printf '\n-- edited\n' >> target/run/migrations/20240102000000_create_posts.sql
+	$(STRATA) verify --dir target/run/migrations || test $$? -eq 1
+	@echo "== strata statements (postgres)"
+	@for f in $(EXAMPLE)/*.sql; do echo "## $$f"; $(STRATA) statements $$f --dialect postgres; done
+
+## Tests -----------------------------------------------------------------------
+
+test: lint test-rust test-wasm test-node
+
+lint: tools
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+test-rust: tools
+	cargo test --workspace
+
+# The core's wasm-bindgen tests and the conformance suites, in Chromium.
+test-wasm: tools browser-tools
+	wasm-pack test --headless --chrome
+	wasm-pack test --headless --chrome tests/conformance
+
+# The npm package and its CLI, built fresh.
+test-node: pkg
+	node --test npm/test/
+
+## Benchmarks and fuzzing ------------------------------------------------------
+
+bench: pkg
+	cargo bench --bench sum --bench lex
+	node benches/wasm.mjs
+
+fuzz: fuzz-tools
+	cd fuzz && for t in lex sum_parse; do \
+		cargo +$(CARGO_FUZZ_TOOLCHAIN) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096; \
+	done
+
+clean:
+	cargo clean
+	rm -rf pkg $(TOOLS)
