@@ -117,6 +117,8 @@ export type VerifyResult =
       atlasKind: string;
       /** For ChecksumError: how the file differs. */
       reason?: "added" | "edited" | "removed";
+      /** For ChecksumError: the 1-based line of atlas.sum that differs. */
+      sumLine?: number;
       /** For ChecksumError: byte offset of the differing line in atlas.sum. */
       pos?: number;
       /** For ChecksumError: number of entries in the atlas.sum given. */
@@ -262,9 +264,19 @@ pub fn split_statements(sql: &str, dialect: Option<DialectArg>) -> Result<Statem
         None => Dialect::Generic.options(),
         Some(v) if v.is_undefined() || v.is_null() => Dialect::Generic.options(),
         Some(v) if v.is_string() => parse_dialect(&v)?.options(),
-        Some(v) => serde_wasm_bindgen::from_value::<ScanOptions>(v).map_err(|e| {
-            usage("invalid-options", format!("invalid scanner options: {e}"), "pass a dialect name or ScanOptions")
-        })?,
+        Some(v) => {
+            let bad = |msg: String| usage("invalid-options", msg, "pass a dialect name or ScanOptions");
+            // serde-wasm-bindgen reads only the fields it knows: reject the
+            // others (a misspelt option would be silently off).
+            let known = to_js(&ScanOptions::default());
+            for key in js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>()).iter() {
+                if !Reflect::has(&known, &key).unwrap_or(false) {
+                    return Err(bad(format!("unknown scanner option {:?}", key.as_string().unwrap_or_default())));
+                }
+            }
+            serde_wasm_bindgen::from_value::<ScanOptions>(v)
+                .map_err(|e| bad(format!("invalid scanner options: {e}")))?
+        }
     };
     let stmts = lex::split(sql, &options).map_err(throw)?;
     Ok(statements_js(&stmts).unchecked_into())
@@ -385,11 +397,11 @@ impl Directory {
             Ok(()) => to_js(&Valid { ok: true }),
             Err(e) => {
                 let fields = Error::from(&e);
-                let (reason, pos, total) = match &e {
-                    SumError::Checksum(c) => (Some(c.reason.as_str()), Some(c.pos), Some(c.total)),
-                    _ => (None, None, None),
+                let (reason, sum_line, pos, total) = match &e {
+                    SumError::Checksum(c) => (Some(c.reason.as_str()), Some(c.line), Some(c.pos), Some(c.total)),
+                    _ => (None, None, None, None),
                 };
-                to_js(&VerifyFailure { ok: false, atlas_kind: e.atlas_kind(), reason, pos, total, fields })
+                to_js(&VerifyFailure { ok: false, atlas_kind: e.atlas_kind(), reason, sum_line, pos, total, fields })
             }
         };
         result.unchecked_into()
@@ -436,6 +448,8 @@ struct VerifyFailure {
     atlas_kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sum_line: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pos: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
