@@ -22,6 +22,7 @@ json.exports = {
     node: "./node.mjs",
     default: "./strata.js",
   },
+  "./strata.js": { types: "./strata.d.ts", default: "./strata.js" },
   "./strata_bg.wasm": "./strata_bg.wasm",
   "./package.json": "./package.json",
 };

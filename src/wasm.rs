@@ -291,7 +291,7 @@ pub fn split_statements(sql: &str, dialect: Option<DialectArg>) -> Result<Statem
 pub fn split_file(
     name: &str,
     bytes: &[u8],
-    #[wasm_bindgen(unchecked_param_type = "Dialect | undefined")] dialect: Option<String>,
+    #[wasm_bindgen(unchecked_param_type = "Dialect")] dialect: Option<String>,
 ) -> Result<FileSplit, JsValue> {
     let d = parse_dialect(&JsValue::from(dialect.unwrap_or_default()))?;
     let file = crate::dir::MigrationFile::new(name, bytes);
