@@ -218,6 +218,9 @@ impl Directory {
             if bytes.len() as u64 > options.max_file_size {
                 return Err(DirError::TooLarge { file: name, size: bytes.len() as u64, limit: options.max_file_size });
             }
+            if is_migration_name(&name) {
+                check_sum_representable(&name)?;
+            }
             if name == SUM_FILE_NAME {
                 if sum.is_some() {
                     return Err(DirError::DuplicateName { file: name });
@@ -287,6 +290,22 @@ fn check_name(name: &str) -> Result<(), DirError> {
         "it contains '..'"
     } else if name.contains('\0') {
         "it contains a NUL byte"
+    } else {
+        return Ok(());
+    };
+    Err(DirError::InvalidName { file: name.to_string(), reason: why })
+}
+
+/// `atlas.sum` is line-based, splits each line at its first `h1:` and trims
+/// the name: a migration name that breaks one of these can be hashed but
+/// never verified (Atlas writes such a sum and then rejects it).
+fn check_sum_representable(name: &str) -> Result<(), DirError> {
+    let why = if name.contains(['\n', '\r']) {
+        "it contains a line break, which atlas.sum cannot represent"
+    } else if name.contains("h1:") {
+        "it contains 'h1:', which atlas.sum cannot represent"
+    } else if name.trim() != name {
+        "it starts or ends with white space, which atlas.sum cannot represent"
     } else {
         return Ok(());
     };
@@ -476,7 +495,7 @@ mod tests {
 
     #[test]
     fn refuses_bad_names_and_sizes() {
-        for bad in ["a/b.sql", "..", "../x.sql", "x..sql", "a\\b.sql", "a\0.sql", ""] {
+        for bad in ["a/b.sql", "..", "../x.sql", "x..sql", "a\\b.sql", "a\0.sql", "", "1\n.sql", "1_h1:x.sql", " 1.sql"] {
             let e = Directory::new([(bad, "")]).unwrap_err();
             assert_eq!(e.code(), "invalid-file-name", "{bad}");
         }
