@@ -95,8 +95,14 @@ test-wasm: tools browser-tools
 	wasm-pack test --headless --chrome
 	wasm-pack test --headless --chrome tests/conformance
 
-# The npm package and its CLI, built fresh.
-test-node: pkg
+# Dev-only npm tools of the package tests (playwright-core, esbuild, workerd),
+# pinned in npm/package-lock.json; reinstalled when that changes.
+npm/node_modules/.package-lock.json: npm/package.json npm/package-lock.json
+	npm ci --prefix npm --no-audit --no-fund
+
+# The npm package built fresh: its API and CLI in Node, and the package in
+# Chromium (as is and bundled by esbuild) and in workerd.
+test-node: pkg browser-tools npm/node_modules/.package-lock.json
 	node --test npm/test/
 
 ## Benchmarks and fuzzing ------------------------------------------------------
@@ -112,4 +118,4 @@ fuzz: fuzz-tools
 
 clean:
 	cargo clean
-	rm -rf pkg $(TOOLS)
+	rm -rf pkg $(TOOLS) npm/node_modules

@@ -1,8 +1,10 @@
 // Shared helpers of the Node tests: where the conformance data and the
 // built package are, and small file utilities.
-import { mkdtempSync, readdirSync, readFileSync, statSync, cpSync, rmSync } from "node:fs";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, cpSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
 
@@ -57,4 +59,179 @@ export function scanOptions(names) {
   const o = {};
   for (const n of names) o[n[0].toLowerCase() + n.slice(1)] = true;
   return o;
+}
+
+// --- Real runtimes: Chromium (playwright-core), esbuild, workerd ----------
+
+/** Dev-only npm tools of these tests, installed by the Makefile (`npm ci --prefix npm`). */
+export const NODE_MODULES = join(ROOT, "npm", "node_modules");
+export const CHROMIUM = "/usr/bin/chromium";
+// The flags of the wasm-pack browser tests (webdriver.json): no background
+// traffic, which would only hit the closed network.
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+/** Skips the test (and says how to fix it) when a dev tool is not installed. */
+export function needDevTools(t, ...names) {
+  const missing = names.filter((n) => !existsSync(join(NODE_MODULES, n)));
+  if (missing.length) t.skip(`${missing.join(", ")} missing from npm/node_modules: run \`npm ci --prefix npm\` (the Makefile does)`);
+  return missing.length === 0;
+}
+
+/** Conformance vector S1's atlas.sum. */
+export const S1_SUM = readFileSync(join(CONFORMANCE, "atlas-sum", "synthetic", "s1", "atlas.sum"), "utf8");
+
+/**
+ * The app every runtime test runs, as an ES module source: `run(strata)`
+ * builds S1 from bytes, sums, verifies, splits, hashes and provokes a
+ * StrataError, and returns what it saw as plain data.
+ */
+export const S1_APP = `
+const enc = new TextEncoder();
+export function run({ Directory, splitStatements, sha256 }) {
+  const dir = new Directory([
+    { name: "20240101000000_init.sql", bytes: enc.encode("CREATE TABLE t1 (id int);\\n") },
+    { name: "20240102000000_add_users.sql", bytes: enc.encode("CREATE TABLE users (id int);\\n") },
+  ]);
+  const sum = dir.sum();
+  let thrown = null;
+  try {
+    new Directory([{ name: "a/b.sql", bytes: new Uint8Array() }]);
+  } catch (e) {
+    thrown = { isError: e instanceof Error, name: e.name, code: e.code, file: e.file, summary: e.summary };
+  }
+  return {
+    sum,
+    files: dir.files.map((f) => f.name),
+    verify: dir.verify(sum),
+    verifyEdited: dir.verify(sum.replace("Q034", "X034")).code,
+    statements: splitStatements("SELECT 1; SELECT 2;").map((s) => s.text),
+    sha256: sha256(enc.encode("abc")),
+    thrown,
+  };
+}
+`;
+
+/** Asserts what `S1_APP`'s `run` returned in some runtime. */
+export function assertS1(result, what) {
+  assert.equal(result.failed, undefined, `${what}: ${result.failed}`);
+  assert.equal(result.sum, S1_SUM, `${what}: S1's atlas.sum, byte for byte`);
+  assert.deepEqual(result.files, ["20240101000000_init.sql", "20240102000000_add_users.sql"], what);
+  assert.deepEqual(result.verify, { ok: true }, what);
+  assert.equal(result.verifyEdited, "checksum-mismatch", what);
+  assert.deepEqual(result.statements, ["SELECT 1;", "SELECT 2;"], what);
+  assert.equal(result.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", what);
+  assert.deepEqual(
+    result.thrown,
+    { isError: true, name: "StrataError", code: "invalid-file-name", file: "a/b.sql", summary: result.thrown?.summary },
+    what,
+  );
+  assert.match(result.thrown.summary, /^a\/b\.sql: invalid file name/, what);
+}
+
+/** A page whose module script runs `entry` (which must call `show`). */
+export const page = (entry) => `<!doctype html>
+<meta charset="utf-8">
+<link rel="icon" href="data:,">
+<title>strata</title>
+<pre id="result">running</pre>
+<script type="module" src="${entry}"></script>
+`;
+
+/** Browser glue for entries: puts the result on window and in the DOM. */
+export const SHOW = `
+export function show(result) {
+  window.strataResult = result;
+  document.getElementById("result").textContent = JSON.stringify(result);
+}
+`;
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+};
+
+/**
+ * Serves `files` (a path → content map) and the files of `dir` under
+ * `prefix` on 127.0.0.1:0. `served` records the path, status and
+ * Content-Type of every response.
+ */
+export async function serve(dir, files, prefix = "/") {
+  const served = [];
+  const root = resolve(dir) + sep;
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const file = path.startsWith(prefix) ? resolve(root, "." + path.slice(prefix.length - 1)) : null;
+    let status = 200;
+    let type;
+    let body;
+    if (files[path] !== undefined) {
+      type = TYPES[extname(path)] ?? TYPES[".html"];
+      body = files[path];
+    } else if (file && file.startsWith(root) && existsSync(file) && statSync(file).isFile()) {
+      type = TYPES[extname(file)] ?? "application/octet-stream";
+      body = readFileSync(file);
+    } else {
+      status = 404;
+      type = "text/plain";
+      body = "not found";
+    }
+    served.push({ path, status, type });
+    res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+    res.end(body);
+  });
+  await new Promise((ok, fail) => server.once("error", fail).listen(0, "127.0.0.1", ok));
+  const close = () =>
+    new Promise((ok) => {
+      server.closeAllConnections();
+      server.close(() => ok());
+    });
+  return { url: `http://127.0.0.1:${server.address().port}`, served, close };
+}
+
+/** Launches the Debian Chromium; closed after the test. */
+export async function launchChromium(t) {
+  const { chromium } = await import("playwright-core");
+  // launch() gives the browser a fresh temporary profile and removes it on close.
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  t.after(() => browser.close());
+  return browser;
+}
+
+/**
+ * Opens `url` and waits for `window.strataResult`. Fails on any page error,
+ * console error or warning (wasm-bindgen warns when it must fall back from
+ * streaming compilation), or failed request.
+ */
+export async function runPage(browser, url) {
+  const page = await browser.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`console.${m.type()}: ${m.text()}`);
+  });
+  page.on("requestfailed", (r) => problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
+  try {
+    await page.goto(url);
+    await page.waitForFunction(() => window.strataResult !== undefined, null, { timeout: 20_000 }).catch((e) => {
+      throw new Error(`${url}: ${e.message}\n${problems.join("\n")}`);
+    });
+    const result = await page.evaluate(() => window.strataResult);
+    assert.deepEqual(JSON.parse(await page.textContent("#result")), result, `${url}: the result is in the DOM`);
+    assert.deepEqual(problems, [], `${url}: no page errors, console errors or warnings, failed requests`);
+    return result;
+  } finally {
+    await page.close();
+  }
 }
