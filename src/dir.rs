@@ -495,7 +495,8 @@ mod tests {
 
     #[test]
     fn refuses_bad_names_and_sizes() {
-        for bad in ["a/b.sql", "..", "../x.sql", "x..sql", "a\\b.sql", "a\0.sql", "", "1\n.sql", "1_h1:x.sql", " 1.sql"] {
+        for bad in ["a/b.sql", "..", "../x.sql", "x..sql", "a\\b.sql", "a\0.sql", "", "1\n.sql", "1_h1:x.sql", " 1.sql"]
+        {
             let e = Directory::new([(bad, "")]).unwrap_err();
             assert_eq!(e.code(), "invalid-file-name", "{bad}");
         }
