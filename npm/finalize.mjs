@@ -11,10 +11,11 @@ copyFileSync(new URL("node.mjs", here), new URL("node.mjs", pkg));
 copyFileSync(new URL("bin/strata.mjs", here), new URL("bin/strata.mjs", pkg));
 chmodSync(new URL("bin/strata.mjs", pkg), 0o755);
 copyFileSync(new URL("README.md", here), new URL("README.md", pkg));
+copyFileSync(new URL("../LICENSE", here), new URL("LICENSE", pkg));
 
 const file = new URL("package.json", pkg);
 const json = JSON.parse(readFileSync(file, "utf8"));
-json.files = [...new Set([...(json.files ?? []), "node.mjs", "bin/strata.mjs", "README.md"])];
+json.files = [...new Set([...(json.files ?? []), "node.mjs", "bin/strata.mjs", "README.md", "LICENSE"])];
 json.bin = { strata: "bin/strata.mjs" };
 json.exports = {
   ".": {
