@@ -7,7 +7,7 @@
 #                conformance suites in headless Chromium, Node tests of the
 #                npm package and its CLI, formatting and lints
 #   make bench   benchmarks (criterion and Node); figures go in the README
-#   make fuzz    run the fuzz targets (FUZZ_SECONDS each, default 600)
+#   make fuzz    seed and run the four fuzz targets (FUZZ_SECONDS each, default 600)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -112,7 +112,8 @@ bench: pkg
 	node benches/wasm.mjs
 
 fuzz: fuzz-tools
-	cd fuzz && for t in lex sum_parse; do \
+	fuzz/seed.sh
+	cd fuzz && for t in lex sum_parse directory directive; do \
 		cargo +$(CARGO_FUZZ_TOOLCHAIN) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096; \
 	done
 
