@@ -225,6 +225,11 @@ pub enum LexErrorKind {
     /// The input needs more work than this splitter allows (see the module
     /// documentation); Atlas would not finish on it.
     TooComplex,
+    /// Atlas's scanner would resume inside a multi-byte character after a
+    /// `BEGIN` block (it skips a block by a byte count that leaves out an
+    /// `-- atlas:delimiter` line inside it, or white space after
+    /// `END CATCH`) and split the character; strata refuses instead.
+    SplitsCharacter,
 }
 
 impl LexErrorKind {
@@ -239,6 +244,7 @@ impl LexErrorKind {
             LexErrorKind::InvalidDelimiter => "invalid-delimiter",
             LexErrorKind::InvalidGoCount => "invalid-go-count",
             LexErrorKind::TooComplex => "too-complex",
+            LexErrorKind::SplitsCharacter => "splits-character",
         }
     }
 
@@ -256,6 +262,10 @@ impl LexErrorKind {
             LexErrorKind::EmptyDelimiter => "name the delimiter, for example '-- atlas:delimiter //'",
             LexErrorKind::InvalidDelimiter => "write the quoted delimiter in full, for example DELIMITER '//'",
             LexErrorKind::InvalidGoCount => "write 'GO' alone on its line, or 'GO <count>' with a number",
+            LexErrorKind::SplitsCharacter => {
+                "remove the '-- atlas:delimiter' line inside the BEGIN block, or the non-ASCII white space \
+                 after END CATCH"
+            }
             LexErrorKind::TooComplex => {
                 "close every BEGIN block with END; write transactions as 'BEGIN;' or 'START TRANSACTION;', \
                  or start the file with '-- atlas:delimiter' so that BEGIN does not open blocks"

@@ -316,16 +316,14 @@ impl<'a> Scanner<'a> {
                 t[*b as usize] = true;
             }
         }
-        if self.delim.is_default() {
-            if o.match_begin || o.match_begin_atomic || o.match_begin_try_catch {
-                for b in spaces.iter().chain(b"bB") {
-                    t[*b as usize] = true;
-                }
-            }
-            if o.match_begin {
-                t[b'e' as usize] = true;
-                t[b'E' as usize] = true;
-            }
+        if self.delim.is_default() && (o.match_begin || o.match_begin_atomic || o.match_begin_try_catch) {
+            // Block openers are only checked at a `B`. Atlas also tries them
+            // at the white space before it, and at the `E` after a `B`; at
+            // white space the match skips to the same `B` and ends in the
+            // same place, and at an `E` the opener never matches again when
+            // the block is entered, so neither changes the outcome.
+            t[b'b' as usize] = true;
+            t[b'B' as usize] = true;
         }
     }
 
@@ -417,7 +415,8 @@ impl<'a> Scanner<'a> {
                 }
             }
             // Delimiters take precedence over comments.
-            if depth == 0 && b[self.pos - self.width..].starts_with(self.delim.as_str().as_bytes()) {
+            let d = self.delim.as_str().as_bytes();
+            if depth == 0 && b[self.pos - self.width] == d[0] && b[self.pos - self.width..].starts_with(d) {
                 let n = self.delim.as_str().len() - self.width;
                 self.add_pos(n);
                 text_end = self.pos;
@@ -447,7 +446,7 @@ impl<'a> Scanner<'a> {
                 text_end = self.pos;
                 break;
             }
-            if self.delim.is_default() {
+            if self.delim.is_default() && (r == 'b' || r == 'B') {
                 if self.opts.match_begin_atomic && self.begin_at(self.pos - 1, Block::Atomic).is_some() {
                     if self.skip_block(Block::Atomic, ctx)? {
                         text_end = self.pos;
@@ -462,9 +461,11 @@ impl<'a> Scanner<'a> {
                     }
                     continue;
                 }
+                // Atlas matches from the rune before `B` unless `B` starts the
+                // statement: that rune must be white space.
                 if self.opts.match_begin
-                    && ((self.pos == 1 && self.begin_at(self.pos - 1, Block::Begin).is_some())
-                        || (self.pos > 1 && self.begin_at(self.pos - 2, Block::Begin).is_some()))
+                    && (self.pos == 1 || is_re_space(b[self.pos - 2]))
+                    && self.begin_at(self.pos - 1, Block::Begin).is_some()
                 {
                     if self.skip_block(Block::Begin, ctx)? {
                         text_end = self.pos;
@@ -653,15 +654,23 @@ impl<'a> Scanner<'a> {
 
     /// Matches `(?i)^\s*BEGIN\s+` (plus `ATOMIC\s+` or `TRY\s+` for those
     /// blocks) at `at` in the input; returns the match length.
+    #[inline]
     fn begin_at(&mut self, at: usize, kind: Block) -> Option<usize> {
         let abs = self.input_start + at;
-        let b = self.root.as_bytes();
         // Fast rejection: the match must reach a `B`.
-        match b.get(abs) {
-            Some(c) if c.eq_ignore_ascii_case(&b'b') || is_re_space(*c) => {}
-            _ => return None,
+        match self.root.as_bytes().get(abs) {
+            Some(c) if c.eq_ignore_ascii_case(&b'b') || is_re_space(*c) => self.begin_at_slow(abs, kind),
+            _ => None,
         }
+    }
+
+    #[inline(never)]
+    fn begin_at_slow(&mut self, abs: usize, kind: Block) -> Option<usize> {
+        let b = self.root.as_bytes();
         let q = self.skip_ws_from(abs);
+        if !b.get(q).is_some_and(|c| c.eq_ignore_ascii_case(&b'b')) {
+            return None;
+        }
         let mut i = word_then_space(b, q, b"begin")?;
         match kind {
             Block::Begin => {}
@@ -714,6 +723,17 @@ impl<'a> Scanner<'a> {
         };
         match advance {
             Some(n) => {
+                let to = self.input_start + self.pos + n;
+                if !self.root.is_char_boundary(to) {
+                    // Atlas advances by the block's own byte count, which
+                    // leaves out a dropped `-- atlas:delimiter` line and what
+                    // follows END CATCH; it can land inside a character. Go
+                    // then splits the character; strata refuses.
+                    let message = "statement splitting gave up: a BEGIN block ends inside a multi-byte character \
+                                   (Atlas would split the character)"
+                        .to_string();
+                    return Err(Fail::Fatal(error_at(self.root, to, LexErrorKind::SplitsCharacter, message, true)));
+                }
                 self.add_pos(n);
                 Ok(true)
             }

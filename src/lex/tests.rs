@@ -206,3 +206,16 @@ fn warnings_point_at_suspicious_input() {
     assert!(w("CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT 1; END;", Dialect::Sqlite).is_empty());
     assert!(w("SELECT 'BEGIN x'; SELECT $$ $$;", Dialect::Postgres).is_empty());
 }
+
+#[test]
+fn blocks_that_would_resume_inside_a_character_are_refused() {
+    // Found by differential testing: Atlas skips the block by the nested
+    // scanner's count, which leaves out the nested delimiter line, and would
+    // go on inside the two-byte U+2028.
+    let input = "BEGIN ATOMIC\u{c}-- atlas:delimiter \\\nend\u{2028}\u{2028}WORKTHENxTRANSAC";
+    for d in [Dialect::Generic, Dialect::Postgres] {
+        assert_eq!(split_dialect(input, d).unwrap_err().kind(), LexErrorKind::SplitsCharacter);
+    }
+    let input = "''BEGIN TRY\nGO\nENDCATCH--\u{a0}x\nGO";
+    assert_eq!(split_dialect(input, Dialect::Sqlserver).unwrap_err().kind(), LexErrorKind::SplitsCharacter);
+}
