@@ -31,7 +31,7 @@ if (!existsSync(pkgEntry)) {
   console.error("pkg/node.mjs is missing: build the package first with `make pkg`.");
   process.exit(2);
 }
-const { Directory, sha256, splitStatements, splitFile } = await import(pkgEntry.href);
+const { Directory, sha256, splitStatements, splitFile, statementSpans } = await import(pkgEntry.href);
 
 // ---- arguments -------------------------------------------------------------
 
@@ -358,6 +358,8 @@ if (want("split")) {
       { label: 'splitStatements(sql, "postgres")', bytes: bytes.length, run: () => splitStatements(sql, "postgres") },
       { label: 'splitStatements(sql, "generic")', bytes: bytes.length, run: () => splitStatements(sql, "generic") },
       { label: 'splitFile(name, bytes, "postgres")', bytes: bytes.length, run: () => splitFile("big.sql", bytes, "postgres") },
+      // The splitter without one JS object per statement: offsets only.
+      { label: 'statementSpans(bytes, "postgres")', bytes: bytes.length, run: () => statementSpans(bytes, "postgres") },
     ),
   );
 }
@@ -383,6 +385,7 @@ const sumOnly = byLabel("  of which .sum() on a built Directory");
 const shaFiles = byLabel("sha256(bytes) per file (10,000 calls)");
 const shaConcat = byLabel("sha256(bytes) over one 100 MB buffer");
 const split = byLabel('splitStatements(sql, "postgres")');
+const spans = byLabel('statementSpans(bytes, "postgres")');
 if (sum && shaFiles) {
   const r = sum.mbps / shaFiles.mbps;
   notes.push(
@@ -398,6 +401,10 @@ if (split) {
     notes.push(
       `wasm splitStatements vs native lex/split_postgres (${fmt(nat.mbps)} MB/s, from target/criterion): ${ratio(split.mbps, nat.mbps)} (target ≥ 0.5×: ${r >= 0.5 ? "met" : "MISSED"})`,
     );
+    if (spans) {
+      const rs = spans.mbps / nat.mbps;
+      notes.push(`wasm statementSpans (the splitter alone) vs native: ${ratio(spans.mbps, nat.mbps)} (target ≥ 0.5×: ${rs >= 0.5 ? "met" : "MISSED"})`);
+    }
   } else {
     notes.push("native split figure not found: run `cargo bench --bench lex` first for the ratio");
   }

@@ -152,11 +152,7 @@ impl MigrationFile {
     /// The content as text, or an error naming the first byte that is not
     /// UTF-8.
     pub fn text(&self) -> Result<&str, DirError> {
-        std::str::from_utf8(&self.bytes).map_err(|e| {
-            let offset = e.valid_up_to();
-            let (line, column) = line_col(&self.bytes, offset);
-            DirError::NotUtf8 { file: self.name.clone(), offset, line, column }
-        })
+        file_text(&self.name, &self.bytes)
     }
 
     /// The statements of this file, split with `dialect`'s profile.
@@ -166,9 +162,26 @@ impl MigrationFile {
 
     /// The statements of this file and the splitter's warnings about it.
     pub fn split(&self, dialect: Dialect) -> Result<Split<'_>, DirError> {
-        lex::split_with_warnings(self.text()?, &dialect.options())
-            .map_err(|e| DirError::Lex { file: self.name.clone(), error: e })
+        split_file(&self.name, &self.bytes, dialect)
     }
+}
+
+/// The content of the file `name` as text, or an error naming the first
+/// byte that is not UTF-8.
+pub fn file_text<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str, DirError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let (line, column) = line_col(bytes, offset);
+        DirError::NotUtf8 { file: name.to_string(), offset, line, column }
+    })
+}
+
+/// Splits the bytes of the file `name` with `dialect`'s profile; errors
+/// name the file. The same as [`MigrationFile::split`], without copying the
+/// bytes into a file first.
+pub fn split_file<'a>(name: &str, bytes: &'a [u8], dialect: Dialect) -> Result<Split<'a>, DirError> {
+    lex::split_with_warnings(file_text(name, bytes)?, &dialect.options())
+        .map_err(|e| DirError::Lex { file: name.to_string(), error: e })
 }
 
 /// A migration directory in the Atlas layout.

@@ -294,9 +294,27 @@ pub fn split_file(
     #[wasm_bindgen(unchecked_param_type = "Dialect")] dialect: Option<String>,
 ) -> Result<FileSplit, JsValue> {
     let d = parse_dialect(&JsValue::from(dialect.unwrap_or_default()))?;
-    let file = crate::dir::MigrationFile::new(name, bytes);
-    let split = file.split(d).map_err(throw)?;
+    let split = crate::dir::split_file(name, bytes, d).map_err(throw)?;
     Ok(split_js(&split))
+}
+
+/// Where the statements of a SQL file are, without building an object per
+/// statement: four numbers per statement, `[start, end, line, pos, ...]`
+/// (byte offsets of the text in `bytes`, its 1-based line, Atlas's `pos`).
+/// For large files and editors; throws like `splitFile`.
+#[wasm_bindgen(js_name = statementSpans)]
+pub fn statement_spans(
+    bytes: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "Dialect")] dialect: Option<String>,
+) -> Result<Vec<u32>, JsValue> {
+    let d = parse_dialect(&JsValue::from(dialect.unwrap_or_default()))?;
+    let stmts = crate::dir::split_file("", bytes, d).map_err(throw)?.stmts;
+    let mut out = Vec::with_capacity(stmts.len() * 4);
+    for s in &stmts {
+        // wasm32 memory is 4 GiB at most: offsets fit in u32.
+        out.extend([s.start as u32, s.end as u32, s.line as u32, s.pos as u32]);
+    }
+    Ok(out)
 }
 
 /// Whether Atlas treats an entry named `name` as a migration file

@@ -4,7 +4,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Directory, splitStatements, splitFile, sha256, isMigrationFile, sumFileName } from "../../pkg/node.mjs";
+import { Directory, splitStatements, splitFile, statementSpans, sha256, isMigrationFile, sumFileName } from "../../pkg/node.mjs";
 import { CONFORMANCE, entries, subdirs, json, scanOptions } from "./helpers.mjs";
 
 const enc = new TextEncoder();
@@ -197,6 +197,16 @@ describe("functions", () => {
     const r = splitFile("a.sql", bytes("SELECT $$ x;"), "postgres");
     assert.deepEqual(r.statements.map((s) => s.text), ["SELECT $$ x;"]);
     assert.equal(r.warnings[0].code, "unterminated-dollar-quote");
+  });
+
+  test("statementSpans gives the same places as splitFile, as numbers", () => {
+    const sql = bytes("-- a\nSELECT 'é';\n\nCREATE TABLE t (x int);\n");
+    const spans = statementSpans(sql, "postgres");
+    assert.ok(spans instanceof Uint32Array);
+    const full = splitFile("x.sql", sql, "postgres").statements;
+    assert.deepEqual(Array.from(spans), full.flatMap((s) => [s.start, s.end, s.line, s.pos]));
+    assert.equal(new TextDecoder().decode(sql.subarray(spans[0], spans[1])), "SELECT 'é';");
+    assert.throws(() => statementSpans(Uint8Array.of(0xff), "generic"), (e) => e.code === "not-utf8");
   });
 
   test("sha256, isMigrationFile, sumFileName", () => {
