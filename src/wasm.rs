@@ -350,14 +350,7 @@ impl Directory {
     /// that is not a plain file name, a duplicate, or a file over the limit.
     #[wasm_bindgen(constructor)]
     pub fn new(entries: DirectoryEntries, options: Option<DirectoryOptionsArg>) -> Result<Directory, JsValue> {
-        let options = match options.map(JsValue::from) {
-            Some(v) if !v.is_undefined() && !v.is_null() => {
-                serde_wasm_bindgen::from_value::<DirOptions>(v).map_err(|e| {
-                    usage("invalid-options", format!("invalid directory options: {e}"), "see DirectoryOptions")
-                })?
-            }
-            _ => DirOptions::default(),
-        };
+        let mut builder = DirectoryBuilder::new(options)?;
         let entries: JsValue = entries.into();
         if !Array::is_array(&entries) {
             return Err(usage(
@@ -366,9 +359,7 @@ impl Directory {
                 "pass [{name: '1_init.sql', bytes: Uint8Array}, ...]",
             ));
         }
-        let arr: Array = entries.unchecked_into();
-        let mut list = Vec::with_capacity(arr.length() as usize);
-        for (i, e) in arr.iter().enumerate() {
+        for (i, e) in Array::from(&entries).iter().enumerate() {
             let name = Reflect::get(&e, &"name".into()).ok().and_then(|v| v.as_string());
             let bytes = Reflect::get(&e, &"bytes".into()).ok().filter(|b| b.is_instance_of::<Uint8Array>());
             let (Some(name), Some(bytes)) = (name, bytes) else {
@@ -378,19 +369,9 @@ impl Directory {
                     "pass [{name: '1_init.sql', bytes: Uint8Array}, ...]",
                 ));
             };
-            let bytes: Uint8Array = bytes.unchecked_into();
-            if f64::from(bytes.length()) > options.max_file_size as f64 {
-                // Refuse before copying it into wasm memory.
-                return Err(throw(crate::dir::DirError::TooLarge {
-                    file: name,
-                    size: u64::from(bytes.length()),
-                    limit: options.max_file_size,
-                }));
-            }
-            list.push((name, bytes.to_vec()));
+            builder.add(name, bytes.unchecked_ref())?;
         }
-        let inner = CoreDirectory::with_options(list, options).map_err(throw)?;
-        Ok(Directory { inner: Rc::new(inner) })
+        builder.finish()
     }
 
     /// The `atlas.sum` text for this directory, as `atlas migrate hash`
@@ -474,6 +455,50 @@ struct VerifyFailure {
     total: Option<usize>,
     #[serde(flatten)]
     fields: Error,
+}
+
+/// Builds a `Directory` one entry at a time. Each entry's bytes are copied
+/// into WebAssembly memory when added, so the caller can let go of them
+/// right away: reading a large directory file by file then never holds it
+/// twice.
+#[wasm_bindgen]
+pub struct DirectoryBuilder {
+    options: DirOptions,
+    entries: Vec<(String, Vec<u8>)>,
+}
+
+#[wasm_bindgen]
+impl DirectoryBuilder {
+    /// A builder with `options` (see `DirectoryOptions`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: Option<DirectoryOptionsArg>) -> Result<DirectoryBuilder, JsValue> {
+        let options = match options.map(JsValue::from) {
+            Some(v) if !v.is_undefined() && !v.is_null() => {
+                serde_wasm_bindgen::from_value::<DirOptions>(v).map_err(|e| {
+                    usage("invalid-options", format!("invalid directory options: {e}"), "see DirectoryOptions")
+                })?
+            }
+            _ => DirOptions::default(),
+        };
+        Ok(DirectoryBuilder { options, entries: Vec::new() })
+    }
+
+    /// Adds the entry `name` with `bytes`. Throws a `StrataError` for a file
+    /// over the size limit, before copying it.
+    pub fn add(&mut self, name: String, bytes: &Uint8Array) -> Result<(), JsValue> {
+        if f64::from(bytes.length()) > self.options.max_file_size as f64 {
+            let size = u64::from(bytes.length());
+            return Err(throw(crate::dir::DirError::TooLarge { file: name, size, limit: self.options.max_file_size }));
+        }
+        self.entries.push((name, bytes.to_vec()));
+        Ok(())
+    }
+
+    /// The directory. Throws like `new Directory`; the builder is used up.
+    pub fn finish(self) -> Result<Directory, JsValue> {
+        let inner = CoreDirectory::with_options(self.entries, self.options).map_err(throw)?;
+        Ok(Directory { inner: Rc::new(inner) })
+    }
 }
 
 /// One migration file of a `Directory`.

@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync, renameSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { Directory, splitFile, isMigrationFile, sumFileName } from "../node.mjs";
+import { DirectoryBuilder, splitFile, isMigrationFile, sumFileName } from "../node.mjs";
 
 const VERSION = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
@@ -106,8 +106,11 @@ function warn(file, w) {
   err(`warning: ${file}:${w.line}:${w.column}: ${w.message}\nhint: ${w.hint}\n`);
 }
 
-/** Reads the top level of a migration directory: the entries the core needs. */
-function readDirectory(dir) {
+/**
+ * Reads the top level of a migration directory into `builder`, one file at a
+ * time (each file's bytes go into WebAssembly memory and are dropped here).
+ */
+function readDirectory(dir, builder) {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -117,7 +120,6 @@ function readDirectory(dir) {
       "pass the folder that holds the .sql files with --dir",
     );
   }
-  const files = [];
   for (const entry of entries) {
     if (!isMigrationFile(entry.name) && entry.name !== sumFileName()) continue;
     const path = join(dir, entry.name);
@@ -133,9 +135,9 @@ function readDirectory(dir) {
         "a migration directory holds files only; rename or move it so its name does not end in .sql",
       );
     }
-    files.push({ name: entry.name, bytes: readFileSync(path) });
+    builder.add(entry.name, readFileSync(path));
   }
-  return files;
+  return builder.finish();
 }
 
 function options(argv, spec, { positionals = 0 } = {}) {
@@ -156,7 +158,7 @@ function options(argv, spec, { positionals = 0 } = {}) {
 function openDirectory(values) {
   const dir = values.dir ?? "migrations";
   const maxFileSize = values["max-file-size"] != null ? parseSize(values["max-file-size"]) : undefined;
-  return { dir, directory: new Directory(readDirectory(dir), maxFileSize != null ? { maxFileSize } : undefined) };
+  return { dir, directory: readDirectory(dir, new DirectoryBuilder(maxFileSize != null ? { maxFileSize } : undefined)) };
 }
 
 const dirOptions = { dir: { type: "string" }, "max-file-size": { type: "string" } };

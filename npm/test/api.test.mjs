@@ -4,7 +4,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Directory, splitStatements, splitFile, statementSpans, sha256, isMigrationFile, sumFileName } from "../../pkg/node.mjs";
+import { Directory, DirectoryBuilder, splitStatements, splitFile, statementSpans, sha256, isMigrationFile, sumFileName } from "../../pkg/node.mjs";
 import { CONFORMANCE, entries, subdirs, json, scanOptions } from "./helpers.mjs";
 
 const enc = new TextEncoder();
@@ -150,6 +150,21 @@ describe("Directory", () => {
     throwsCode(() => new Directory([{ name: "1.sql", bytes: "text" }]), "invalid-entries");
     throwsCode(() => new Directory("nope"), "invalid-entries");
     throwsCode(() => new Directory([{ name: "1.sql", bytes: bytes("12345") }], { maxFileSize: 4 }), "file-too-large", "1.sql");
+  });
+
+  test("DirectoryBuilder adds entries one at a time", () => {
+    const b = new DirectoryBuilder({ dialect: "mysql" });
+    for (const e of S1) b.add(e.name, e.bytes);
+    const dir = b.finish();
+    assert.equal(dir.sum(), new Directory(S1).sum());
+    assert.equal(dir.dialect, "mysql");
+    assert.throws(() => b.add("x.sql", bytes("")), "a finished builder is used up");
+    const small = new DirectoryBuilder({ maxFileSize: 2 });
+    assert.throws(() => small.add("1.sql", bytes("123")), (e) => e.code === "file-too-large" && e.file === "1.sql");
+    const dup = new DirectoryBuilder();
+    dup.add("1.sql", bytes(""));
+    dup.add("1.sql", bytes(""));
+    assert.throws(() => dup.finish(), (e) => e.code === "duplicate-file-name");
   });
 
   test("a 100 MB file is refused by the default limit, naming it", () => {
