@@ -22,6 +22,9 @@ fn main() {}
 criterion::criterion_main!(native::benches);
 
 #[cfg(not(target_arch = "wasm32"))]
+mod common;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod native {
     use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode, Throughput};
     use sqlparser::dialect::PostgreSqlDialect;
@@ -36,30 +39,7 @@ mod native {
     /// Size of the slice that sqlparser parses in the timed loop.
     const PARSE_SLICE: usize = 4 << 20;
 
-    /// xorshift64*: deterministic, good enough for picking words.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            self.0 = x;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-            xs[self.below(xs.len() as u64) as usize]
-        }
-    }
-
-    const WORDS: &[&str] = &[
-        "account", "order", "invoice", "customer", "payment", "shipment", "ledger", "tenant", "product", "review",
-        "session", "audit", "region", "price", "status", "address", "token", "event", "quota", "report",
-    ];
+    use super::common::{Rng, WORDS};
 
     const TYPES: &[&str] = &[
         "integer",

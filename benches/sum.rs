@@ -18,6 +18,9 @@ fn main() {}
 criterion::criterion_main!(native::benches);
 
 #[cfg(not(target_arch = "wasm32"))]
+mod common;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod native {
     use criterion::{criterion_group, BatchSize, Criterion, SamplingMode, Throughput};
     use sha2::{Digest, Sha256};
@@ -33,30 +36,8 @@ mod native {
     /// cancel, so the total is exact).
     const JITTER: u64 = 2_000;
 
-    /// xorshift64*: deterministic, good enough for picking words.
-    struct Rng(u64);
+    use super::common::{Rng, WORDS};
 
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            self.0 = x;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-            xs[self.below(xs.len() as u64) as usize]
-        }
-    }
-
-    const WORDS: &[&str] = &[
-        "account", "order", "invoice", "customer", "payment", "shipment", "ledger", "tenant", "product", "review",
-        "session", "audit", "region", "price", "status", "address", "token", "event", "quota", "report",
-    ];
     const TYPES: &[&str] =
         &["integer", "bigint", "text", "varchar(255)", "numeric(12, 2)", "boolean", "timestamp", "uuid"];
 
