@@ -110,6 +110,10 @@ test-node: pkg browser-tools npm/node_modules/.package-lock.json
 bench: pkg
 	cargo bench --bench sum --bench lex
 	node benches/wasm.mjs
+	@# The CLI over the same 10,000 files on disk: time and peak memory.
+	rm -rf target/bench-dir && node benches/wasm.mjs --write-dir target/bench-dir
+	/usr/bin/time -v $(STRATA) hash --dir target/bench-dir 2>&1 | grep -E 'Elapsed|Maximum resident'
+	/usr/bin/time -v node benches/wasm.mjs --only sum --runs 1 2>&1 | grep -E 'Maximum resident'
 
 fuzz: fuzz-tools
 	fuzz/seed.sh

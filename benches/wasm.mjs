@@ -20,8 +20,13 @@
 //
 // Sections for --only: sum, sha256 (per file), sha256-concat, split.
 // Peak memory of the sum alone: /usr/bin/time -v node benches/wasm.mjs --only sum
+//
+//   node benches/wasm.mjs --write-dir DIR  writes the 10,000 generated files
+//                                          to DIR and exits (for timing the
+//                                          CLI: make bench does this)
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 
@@ -39,6 +44,7 @@ const SECTIONS = ["sum", "sha256", "sha256-concat", "split"];
 const args = process.argv.slice(2);
 let only = SECTIONS;
 let runs = 7;
+let writeDir = null;
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--only") {
     only = (args[++i] ?? "").split(",").filter(Boolean);
@@ -47,6 +53,8 @@ for (let i = 0; i < args.length; i++) {
       console.error(`--only takes a comma-separated list of: ${SECTIONS.join(", ")}`);
       process.exit(2);
     }
+  } else if (args[i] === "--write-dir") {
+    writeDir = args[++i];
   } else if (args[i] === "--runs") {
     runs = Math.max(1, Number(args[++i]) | 0);
   } else {
@@ -287,6 +295,13 @@ function native(id) {
 
 const rows = [];
 const notes = [];
+
+if (writeDir !== null) {
+  mkdirSync(writeDir, { recursive: true });
+  for (const f of generateFiles()) writeFileSync(join(writeDir, f.name), f.bytes);
+  console.error(`wrote 10,000 files to ${writeDir}`);
+  process.exit(0);
+}
 
 if (want("sum") || want("sha256") || want("sha256-concat")) {
   const t0 = performance.now();

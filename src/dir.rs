@@ -257,7 +257,12 @@ impl Directory {
 
     /// The migration file named `name`.
     pub fn file(&self, name: &str) -> Option<&MigrationFile> {
-        self.files.binary_search_by(|f| f.name.as_bytes().cmp(name.as_bytes())).ok().map(|i| &self.files[i])
+        self.index_of(name).map(|i| &self.files[i])
+    }
+
+    /// The position of the migration file named `name` in [`Directory::files`].
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.files.binary_search_by(|f| f.name.as_bytes().cmp(name.as_bytes())).ok()
     }
 
     /// The last file with `version` (Atlas's `FilesLastIndex`: duplicate

@@ -83,18 +83,19 @@ impl From<&LexError> for Error {
 
 impl From<&SumError> for Error {
     fn from(e: &SumError) -> Self {
+        // A checksum error names the migration file; the others are about
+        // atlas.sum itself, some at a line of it.
         let (file, line) = match e {
-            SumError::Checksum(c) => (Some(c.file.clone()), None),
-            _ => (Some(crate::sum::SUM_FILE_NAME.to_string()), None),
-        };
-        let line = match e {
-            SumError::Format { line } | SumError::LineTooLong { line } => Some(*line),
-            _ => line,
+            SumError::Checksum(c) => (c.file.clone(), None),
+            SumError::Format { line } | SumError::LineTooLong { line } => {
+                (crate::sum::SUM_FILE_NAME.into(), Some(*line))
+            }
+            _ => (crate::sum::SUM_FILE_NAME.into(), None),
         };
         Error {
             code: e.code(),
             message: e.to_string(),
-            file,
+            file: Some(file),
             line,
             column: None,
             detail: e.detail(),

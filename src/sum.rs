@@ -306,6 +306,21 @@ impl SumError {
         }
     }
 
+    /// What Atlas's CLI prints for a failed validation (its
+    /// `printChecksumError`, then cobra's `Error:` line), naming `hash_command`
+    /// as the command that re-hashes the directory.
+    pub fn report(&self, hash_command: &str) -> String {
+        let mut out = String::from("You have a checksum error in your migration directory.\n");
+        if let Some(d) = self.detail() {
+            out.push_str(&format!("\n\t{d}\n\n"));
+        }
+        out.push_str(&format!(
+            "Please check your migration files and run '{hash_command}' to re-hash the contents\n\n"
+        ));
+        out.push_str(&format!("Error: {self}\n"));
+        out
+    }
+
     /// What to do about it.
     pub fn hint(&self) -> &'static str {
         match self {
@@ -461,6 +476,11 @@ mod tests {
         let added = SumFile::compute([S1[0], S1[1], ("20240103000000_x.sql", &b"x"[..])]);
         let e = SumFile::validate(&added, Some(on_disk), 3).unwrap_err();
         assert_eq!(e.detail().unwrap(), "L4: 20240103000000_x.sql was added");
+        assert_eq!(
+            e.report("strata hash"),
+            "You have a checksum error in your migration directory.\n\n\tL4: 20240103000000_x.sql was added\n\n\
+             Please check your migration files and run 'strata hash' to re-hash the contents\n\nError: checksum mismatch\n"
+        );
         assert_eq!(SumFile::validate(&added, None, 3), Err(SumError::NotFound));
         assert_eq!(SumFile::validate(&SumFile::default(), None, 0), Ok(()));
     }

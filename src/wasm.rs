@@ -117,6 +117,8 @@ export type VerifyResult =
       atlasKind: string;
       /** For ChecksumError: how the file differs. */
       reason?: "added" | "edited" | "removed";
+      /** Atlas's CLI output for this failure, naming `strata hash`. */
+      report: string;
       /** For ChecksumError: the 1-based line of atlas.sum that differs. */
       sumLine?: number;
       /** For ChecksumError: byte offset of the differing line in atlas.sum. */
@@ -400,7 +402,17 @@ impl Directory {
                     SumError::Checksum(c) => (Some(c.reason.as_str()), Some(c.line), Some(c.pos), Some(c.total)),
                     _ => (None, None, None, None),
                 };
-                to_js(&VerifyFailure { ok: false, atlas_kind: e.atlas_kind(), reason, sum_line, pos, total, fields })
+                let report = e.report("strata hash");
+                to_js(&VerifyFailure {
+                    ok: false,
+                    atlas_kind: e.atlas_kind(),
+                    report,
+                    reason,
+                    sum_line,
+                    pos,
+                    total,
+                    fields,
+                })
             }
         };
         result.unchecked_into()
@@ -418,7 +430,7 @@ impl Directory {
 
     /// The migration file named `name`, if there is one.
     pub fn file(&self, name: &str) -> Option<MigrationFile> {
-        let index = self.inner.files().iter().position(|f| f.name() == name)?;
+        let index = self.inner.index_of(name)?;
         Some(MigrationFile { dir: Rc::clone(&self.inner), index })
     }
 
@@ -445,6 +457,7 @@ struct Valid {
 struct VerifyFailure {
     ok: bool,
     atlas_kind: &'static str,
+    report: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -190,11 +190,8 @@ const commands = {
       out(`${join(dir, sumFileName())}: ok (${count} migration file${count === 1 ? "" : "s"})\n`);
       return 0;
     }
-    // Atlas's printChecksumError, naming strata's command, then its error.
-    err("You have a checksum error in your migration directory.\n");
-    if (result.atlasKind === "ChecksumError") err(`\n\t${result.detail}\n\n`);
-    err(`Please check your migration files and run 'strata hash' to re-hash the contents\n\n`);
-    err(`Error: ${result.message}\n`);
+    // Atlas's output for the failure, naming strata's command.
+    err(result.report);
     return 1;
   },
 

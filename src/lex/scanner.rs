@@ -14,6 +14,7 @@
 
 use super::{LexError, LexErrorKind, LexWarning, LexWarningKind, ScanOptions, Split, Stmt};
 use crate::text::{atlas_line_col, go_quote, go_quote_rune, is_re_space, is_word, leading_space_len};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Blocks may nest this deep; deeper input is refused as too complex.
@@ -153,7 +154,7 @@ struct Scanner<'a> {
     total: usize,
     /// Width of the last rune read.
     width: usize,
-    delim: Delim<'a>,
+    delim: Cow<'a, str>,
     comments: Vec<&'a str>,
     endterm: bool,
     /// Bytes that may start a construct; all others are skipped in bulk.
@@ -162,26 +163,6 @@ struct Scanner<'a> {
     ws_run: (usize, usize),
     /// Cache: (absolute end of text checked, result) of the END terminator.
     endterm_cache: (usize, bool),
-}
-
-#[derive(Clone)]
-enum Delim<'a> {
-    Default,
-    Borrowed(&'a str),
-    Owned(String),
-}
-
-impl Delim<'_> {
-    fn as_str(&self) -> &str {
-        match self {
-            Delim::Default => DEFAULT_DELIM,
-            Delim::Borrowed(s) => s,
-            Delim::Owned(s) => s,
-        }
-    }
-    fn is_default(&self) -> bool {
-        self.as_str() == DEFAULT_DELIM
-    }
 }
 
 impl<'a> Scanner<'a> {
@@ -196,7 +177,7 @@ impl<'a> Scanner<'a> {
             pos: 0,
             total: 0,
             width: 0,
-            delim: Delim::Default,
+            delim: Cow::Borrowed(DEFAULT_DELIM),
             comments: Vec::new(),
             endterm,
             special: [false; 256],
@@ -213,7 +194,7 @@ impl<'a> Scanner<'a> {
         if let Some(d) = directive {
             // The arguments end at a `\n` or at the end: a char boundary.
             let d = std::str::from_utf8(d).unwrap_or_default();
-            s.set_delim(d, 0)?;
+            s.set_delim(Cow::Borrowed(d), 0)?;
             match memchr::memchr(b'\n', src.as_bytes()) {
                 None => {
                     return Err(s.error(
@@ -278,25 +259,32 @@ impl<'a> Scanner<'a> {
         self.total += n;
     }
 
-    fn set_delim(&mut self, d: &'a str, at: usize) -> Res<()> {
+    /// Sets the delimiter (Atlas's `setDelim`): `\n`, `\r` and `\t` escapes
+    /// are unescaped; an empty one is an error.
+    fn set_delim(&mut self, d: Cow<'a, str>, at: usize) -> Res<()> {
         if d.is_empty() {
             let abs = self.input_start + at;
             let e = error_at(self.root, abs, LexErrorKind::EmptyDelimiter, "empty delimiter".into(), false);
             return Err(Fail::Soft(e));
         }
-        self.delim = if d.contains('\\') { Delim::Owned(unescape(d)) } else { Delim::Borrowed(d) };
+        self.delim = if d.contains('\\') { Cow::Owned(unescape(&d)) } else { d };
         self.rebuild_special();
         Ok(())
     }
 
+    fn is_default_delim(&self) -> bool {
+        self.delim == DEFAULT_DELIM
+    }
+
     fn rebuild_special(&mut self) {
         let o = self.opts;
+        let default_delim = self.is_default_delim();
         let t = &mut self.special;
         *t = [false; 256];
         for b in [b'(', b')', b'\'', b'"', b'`', b'-', b'/'] {
             t[b as usize] = true;
         }
-        if let Some(&b) = self.delim.as_str().as_bytes().first() {
+        if let Some(&b) = self.delim.as_ref().as_bytes().first() {
             t[b as usize] = true;
         }
         if o.match_dollar_quote {
@@ -316,7 +304,7 @@ impl<'a> Scanner<'a> {
                 t[*b as usize] = true;
             }
         }
-        if self.delim.is_default() && (o.match_begin || o.match_begin_atomic || o.match_begin_try_catch) {
+        if default_delim && (o.match_begin || o.match_begin_atomic || o.match_begin_try_catch) {
             // Block openers are only checked at a `B`. Atlas also tries them
             // at the white space before it, and at the `E` after a `B`; at
             // white space the match skips to the same `B` and ends in the
@@ -415,9 +403,9 @@ impl<'a> Scanner<'a> {
                 }
             }
             // Delimiters take precedence over comments.
-            let d = self.delim.as_str().as_bytes();
+            let d = self.delim.as_ref().as_bytes();
             if depth == 0 && b[self.pos - self.width] == d[0] && b[self.pos - self.width..].starts_with(d) {
-                let n = self.delim.as_str().len() - self.width;
+                let n = self.delim.as_ref().len() - self.width;
                 self.add_pos(n);
                 text_end = self.pos;
                 break;
@@ -446,7 +434,7 @@ impl<'a> Scanner<'a> {
                 text_end = self.pos;
                 break;
             }
-            if self.delim.is_default() && (r == 'b' || r == 'B') {
+            if self.is_default_delim() && (r == 'b' || r == 'B') {
                 if self.opts.match_begin_atomic && self.begin_at(self.pos - 1, Block::Atomic).is_some() {
                     if self.skip_block(Block::Atomic, ctx)? {
                         text_end = self.pos;
@@ -485,8 +473,8 @@ impl<'a> Scanner<'a> {
         self.pos = 0;
         let comments = std::mem::take(&mut self.comments);
         let mut text = raw;
-        if self.opts.omit_delimiter || !self.delim.is_default() {
-            text = text.strip_suffix(self.delim.as_str()).unwrap_or(text);
+        if self.opts.omit_delimiter || !self.is_default_delim() {
+            text = text.strip_suffix(self.delim.as_ref()).unwrap_or(text);
         }
         // `start`, `end` and `line` are filled in by `scan` for the root.
         Stmt { pos, start: 0, end: 0, line: 0, text: text.trim(), comments }
@@ -590,20 +578,11 @@ impl<'a> Scanner<'a> {
                 ));
             }
             let unquoted = raw[1..raw.len() - 1].replace("''", "'");
-            self.set_delim_owned(unquoted, self.pos)?;
+            self.set_delim(Cow::Owned(unquoted), self.pos)?;
         } else {
-            self.set_delim(raw, self.pos)?;
+            self.set_delim(Cow::Borrowed(raw), self.pos)?;
         }
         self.emit(self.pos);
-        Ok(())
-    }
-
-    fn set_delim_owned(&mut self, d: String, at: usize) -> Res<()> {
-        if d.is_empty() {
-            return self.set_delim("", at);
-        }
-        self.delim = Delim::Owned(unescape(&d));
-        self.rebuild_special();
         Ok(())
     }
 
