@@ -32,6 +32,10 @@
 //! * [`sum`]: `atlas.sum`, byte-identical to Atlas.
 //! * [`lex`]: statement splitting, identical to Atlas's scanner.
 //! * [`directive`]: `-- atlas:<name>` directive matching.
+//! * [`plan`]: pending files against a revisions table, the plan digest,
+//!   the sans-IO executor, `status` and `set`, and the revisions table.
+//! * [`report`]: the report document and its text, JSON and Markdown
+//!   renderings.
 //! * [`error`]: one flat error shape (code, message, file, line, hint) for
 //!   the command line, the JavaScript API and the server.
 #![deny(missing_docs)]
@@ -41,6 +45,8 @@ pub mod dir;
 pub mod directive;
 pub mod error;
 pub mod lex;
+pub mod plan;
+pub mod report;
 pub mod sum;
 mod text;
 

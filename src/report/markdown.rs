@@ -1,0 +1,120 @@
+//! A plan as GitHub-flavoured Markdown, for a pull request comment.
+
+use crate::plan::Plan;
+use std::fmt::Write;
+
+/// Text for a Markdown table cell or heading: characters that Markdown or
+/// HTML would interpret are escaped, line breaks become spaces.
+pub(crate) fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '!' | '~' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text for HTML: `&`, `<`, `>`, `"` and `'` as entities.
+pub(crate) fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A fenced code block that no backtick run inside `code` can close.
+pub(crate) fn md_code_block(lang: &str, code: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in code.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat((longest + 1).max(3));
+    format!("{fence}{lang}\n{code}\n{fence}\n")
+}
+
+/// The plan as Markdown: a summary line, a table of the files, and each
+/// file's statements in a collapsed SQL block.
+pub fn plan_markdown(p: &Plan) -> String {
+    let mut out = String::from("### Migration plan\n\n");
+    let n = p.files.len();
+    let stmts = p.statement_count();
+    let from = p.current.as_deref().map_or("an empty database".to_string(), |c| format!("version `{}`", md_escape(c)));
+    if n == 0 {
+        let _ = writeln!(out, "Nothing to apply: the database at {from} is up to date.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "**{n} file{}, {stmts} statement{}** to apply, from {from} to version `{}`.\n",
+            if n == 1 { "" } else { "s" },
+            if stmts == 1 { "" } else { "s" },
+            md_escape(p.target.as_deref().unwrap_or(""))
+        );
+    }
+    if let Some(b) = &p.baseline {
+        let _ = writeln!(out, "Version `{}` is recorded as the baseline first.\n", md_escape(&b.version));
+    }
+    if let Some((f, e)) = p.first_error() {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> The run will stop at `{}`: {}\n",
+            md_escape(&f.name),
+            md_escape(&e.to_string())
+        );
+    }
+    if n > 0 {
+        out.push_str("| # | File | Statements | Transaction | Notes |\n|---:|---|---:|---|---|\n");
+        for (i, f) in p.files.iter().enumerate() {
+            let mut notes = Vec::new();
+            if f.skip > 0 {
+                notes.push(format!("resumes at statement {} of {}", f.skip + 1, f.statements.len()));
+            }
+            if f.out_of_order {
+                notes.push("out of order".into());
+            }
+            if f.checkpoint {
+                notes.push("checkpoint".into());
+            }
+            if f.error.is_some() {
+                notes.push("**fails**".into());
+            }
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} |",
+                i + 1,
+                md_escape(&f.name),
+                f.pending_statements().len(),
+                f.tx_mode.as_str(),
+                notes.join(", ")
+            );
+        }
+        out.push('\n');
+        for f in &p.files {
+            let body: Vec<&str> = f.pending_statements().iter().map(|s| s.text.as_str()).collect();
+            let _ = writeln!(out, "<details><summary><code>{}</code></summary>\n", html_escape(&f.name));
+            out.push_str(&md_code_block("sql", &body.join("\n")));
+            out.push_str("\n</details>\n\n");
+        }
+    }
+    let _ = writeln!(out, "<sub>Plan digest `{}` · atlas.sum `{}`</sub>", p.digest, md_escape(&p.sum));
+    out
+}
