@@ -816,7 +816,7 @@ pub fn plan(dir: &Directory, state: &DbState, opts: &PlanOptions) -> Result<Plan
         p.baseline.as_ref().map(|b| b.version.clone()).or_else(|| state.revisions.last().map(|r| r.version.clone()));
     let mut plan = Plan {
         digest: String::new(),
-        sum: sum.total(),
+        sum: format!("h1:{}", sum.total()),
         dialect: dir.dialect(),
         options: opts.clone(),
         current,

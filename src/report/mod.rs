@@ -4,7 +4,7 @@
 //! * [`ApplyReport`] is built by the [`crate::plan::Executor`] as it runs.
 //! * [`Report`] is the one versioned JSON document for all three kinds
 //!   (`plan`, `status`, `apply`), which the hook returns, the registry
-//!   stores and the viewer renders. See `docs/report.md`.
+//!   stores and the viewer renders. See `docs/plan.md`.
 //! * [`apply_text`], [`status_text`] and [`set_text`] print exactly what
 //!   Atlas prints (spec §6.9, §6.11, §6.12, colours off); [`plan_text`]
 //!   prints a plan in the same style; [`plan_markdown`] writes a plan for a
@@ -173,7 +173,7 @@ pub struct SetReport {
 pub const REPORT_FORMAT: &str = "strata.report/v1";
 
 /// The versioned report document: `{"format": "strata.report/v1", "kind":
-/// "plan" | "status" | "apply", ...}`. See `docs/report.md`.
+/// "plan" | "status" | "apply", ...}`. See `docs/plan.md`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
@@ -215,6 +215,23 @@ impl Report {
             target: None,
             body,
         }
+    }
+
+    /// Checks that a document read from JSON is one this version reads
+    /// (its `format` is [`REPORT_FORMAT`]).
+    pub fn check_format(&self) -> Result<(), crate::error::Error> {
+        if self.format == REPORT_FORMAT {
+            return Ok(());
+        }
+        Err(crate::error::Error {
+            code: "report-format",
+            message: format!("unsupported report format {:?}, expected {REPORT_FORMAT:?}", self.format),
+            file: None,
+            line: None,
+            column: None,
+            detail: None,
+            hint: "render the report with the strata version that wrote it, or a newer one".into(),
+        })
     }
 }
 
