@@ -19,10 +19,23 @@ fn main() {
         )
     });
     println!("cargo:rerun-if-changed={}", root.display());
+    // The database cases of atlas-apply are read from disk at run time
+    // (natively only); tell the tests where the corpus is.
+    println!("cargo:rustc-env=STRATA_CONFORMANCE_ROOT={}", root.display());
     let mut files = Vec::new();
     for suite in ["atlas-lex", "atlas-sum"] {
         walk(&root, &root.join(suite), &mut files);
     }
+    // atlas-apply: only what the core-level cases use (the database cases,
+    // with their per-case folders, run natively from disk).
+    let apply = root.join("atlas-apply");
+    for f in ["executor-cases.json", "render-cases.json"] {
+        let p = apply.join(f);
+        println!("cargo:rerun-if-changed={}", p.display());
+        let rel = p.strip_prefix(&root).unwrap().to_str().expect("UTF-8 corpus path").to_string();
+        files.push((rel, p.to_str().unwrap().to_string()));
+    }
+    walk(&root, &apply.join("executor-dirs"), &mut files);
     files.sort();
     let mut out = String::from("/// Every corpus file: (path relative to the corpus root, bytes).\n");
     out.push_str("pub static FILES: &[(&str, &[u8])] = &[\n");

@@ -2,14 +2,23 @@
 //! Atlas itself (`../shared/conformance`, see its READMEs). Each `check_*`
 //! function returns the list of mismatches, empty when everything agrees;
 //! the tests in `tests/` run them natively and in headless Chromium.
+//! [`apply`] has the core-level `atlas-apply` cases; the database cases
+//! of `atlas-apply` (real SQLite) are in `tests/atlas_apply_sqlite.rs`.
 
 use serde_json::Value;
 use strata::dir::Directory;
 use strata::lex::{self, ScanOptions};
 use strata::sum::{SumError, SumFile};
 
+pub mod apply;
+
 mod corpus {
     include!(concat!(env!("OUT_DIR"), "/corpus.rs"));
+}
+
+/// The bytes of a corpus file, if it is there.
+pub fn try_file(path: &str) -> Option<&'static [u8]> {
+    corpus::FILES.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
 }
 
 /// The bytes of a corpus file.
