@@ -485,7 +485,25 @@ fn apply(env: &mut Env<'_>, a: &Args, res: &mut CmdResult) -> Result<(), String>
                     r.end = None;
                     (r, Some(msg))
                 }
-                _ => return Err(format!("harness: an invalid --tx-mode with files carrying txmode directives first is not emulated ({tx_flag:?})")),
+                None => {
+                    // Every file has its own mode: the flag is never looked
+                    // at. Atlas then never commits per file (the global mode
+                    // is not "file") and commits once at the end, as the
+                    // core does under a global `none`.
+                    let p = plan(&dir, &state, &PlanOptions { tx_mode: TxMode::None, ..opts.clone() })
+                        .map_err(|e| e.to_string())?;
+                    let mut ex = Executor::new(p, exec_opts, now());
+                    let r = drv.run(&mut ex);
+                    drv.close()?;
+                    r?;
+                    (ex.report().clone(), ex.error().map(str::to_string))
+                }
+                Some(k) => {
+                    return Err(format!(
+                        "harness: an invalid --tx-mode reached only at pending file {k} (after files with their own \
+                         txmode directive) is not emulated ({tx_flag:?})"
+                    ))
+                }
             }
         }
         _ => {
