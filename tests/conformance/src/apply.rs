@@ -449,7 +449,11 @@ pub const GOLDEN_DIGESTS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR")
 
 /// Renders digests as the golden file's text: `<case> <digest>` lines.
 pub fn render_digests(d: &[(String, String)]) -> String {
-    let mut s = String::from("# Plan digests of executor-cases.json pending_cases (generated natively; regenerate with\n# STRATA_BLESS=1 cargo test -p strata-conformance plan_digests). The wasm run asserts the same.\n");
+    let mut s = String::from(concat!(
+        "# Plan digests of atlas-apply executor-cases.json pending_cases, generated natively and asserted\n",
+        "# natively and in wasm. Regenerate with\n",
+        "# STRATA_BLESS=1 cargo test -p strata-conformance --test suite apply_plan_digests_golden\n",
+    ));
     for (n, d) in d {
         s.push_str(&format!("{n} {d}\n"));
     }
