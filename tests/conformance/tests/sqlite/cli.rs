@@ -593,3 +593,87 @@ fn set_cmd(env: &mut Env<'_>, a: &Args, res: &mut CmdResult) -> Result<(), Strin
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_and_arguments_mix() {
+        let a = parse_args("apply", &argv(&["1", "--dir=file://d", "-u", "URL", "--dry-run", "--tx-mode", "none"]))
+            .unwrap();
+        assert_eq!(a.positional, ["1"]);
+        assert_eq!(a.get("dir"), Some("file://d"));
+        assert_eq!(a.get("url"), Some("URL"));
+        assert!(a.bool("dry-run"));
+        assert_eq!(a.get("tx-mode"), Some("none"));
+        let a = parse_args("apply", &argv(&["--url", "URL", "--", "-1"])).unwrap();
+        assert_eq!(a.positional, ["-1"]);
+        assert_eq!(parse_args("apply", &argv(&["-1"])).unwrap_err(), "unknown shorthand flag: '1' in -1");
+        assert_eq!(parse_args("set", &argv(&["--dry-run"])).unwrap_err(), "unknown flag: --dry-run");
+        assert_eq!(parse_args("apply", &argv(&["--url"])).unwrap_err(), "flag needs an argument: --url");
+    }
+
+    #[test]
+    fn amounts_parse_like_go_atoi() {
+        assert_eq!(atoi("2"), Ok(2));
+        assert_eq!(atoi("+3"), Ok(3));
+        assert_eq!(atoi("-1"), Ok(-1));
+        assert_eq!(atoi("x"), Err("invalid syntax"));
+        assert_eq!(atoi(""), Err("invalid syntax"));
+        assert_eq!(atoi("1.5"), Err("invalid syntax"));
+        assert_eq!(atoi("99999999999999999999"), Err("value out of range"));
+    }
+
+    #[test]
+    fn placeholders() {
+        let w = Path::new("/w");
+        assert_eq!(resolve_url(w, "URL").unwrap(), DbSpec::File { path: w.join("atlas.sqlite"), fk: true });
+        assert_eq!(resolve_url(w, "{url:test}").unwrap(), DbSpec::File { path: w.join("test.db"), fk: true });
+        assert_eq!(resolve_url(w, "{mem:}").unwrap(), DbSpec::Mem { name: String::new(), fk: false });
+        assert_eq!(resolve_url(w, "{mem:txmode}").unwrap(), DbSpec::Mem { name: "txmode".into(), fk: true });
+        assert!(resolve_url(w, "{pg:db}").is_err());
+    }
+
+    /// A foreign-key violation introduced inside a transaction fails the
+    /// commit with Atlas's text and is rolled back; an older one is not
+    /// reported.
+    #[test]
+    fn sqlite_commit_checks_new_foreign_key_violations() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "PRAGMA foreign_keys = on; CREATE TABLE p (id integer PRIMARY KEY); \
+             CREATE TABLE c (pid integer REFERENCES p (id)); \
+             PRAGMA foreign_keys = off; INSERT INTO c VALUES (7); PRAGMA foreign_keys = on;",
+        )
+        .unwrap();
+        let mut d = Driver::new(&c).unwrap();
+        d.begin().unwrap();
+        d.exec("INSERT INTO c VALUES (8)").unwrap();
+        assert_eq!(d.commit().unwrap_err(), "sql/sqlite: foreign key mismatch: [{tbl:c ref:p row:2 index:0}]");
+        let n: i64 = c.query_row("SELECT COUNT(*) FROM c", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1, "rolled back");
+        let on: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(on, 1, "foreign keys back on");
+        d.begin().unwrap();
+        d.exec("INSERT INTO p VALUES (1); INSERT INTO c VALUES (1)").unwrap();
+        d.commit().unwrap();
+    }
+
+    #[test]
+    fn clean_check_reasons() {
+        let c = Connection::open_in_memory().unwrap();
+        let d = Driver::new(&c).unwrap();
+        assert_eq!(d.not_clean().unwrap(), None);
+        d.migrate_revisions_table().unwrap();
+        assert_eq!(d.not_clean().unwrap(), None, "the revisions table alone is clean");
+        d.exec("CREATE TABLE users (id int)").unwrap();
+        assert_eq!(d.not_clean().unwrap().as_deref(), Some("found multiple tables: 2"));
+        d.exec("DROP TABLE atlas_schema_revisions").unwrap();
+        assert_eq!(d.not_clean().unwrap().as_deref(), Some("found table \"users\""));
+    }
+}

@@ -57,3 +57,55 @@ pub fn check(label: &str, stream_name: &str, m: &Value, stream: &str) -> Option<
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_durations() {
+        let want = "  -- ok (<duration>)\n  -- <duration>\n";
+        for d in ["0s", "5ms", "1.234567ms", "812.5µs", "12ns", "1.5s", "2m3.5s", "1h0m0s", "-2562047h47m16.854775808s"]
+        {
+            assert!(matches_derived(want, &format!("  -- ok ({d})\n  -- {d}\n")).unwrap(), "{d}");
+        }
+        assert!(!matches_derived(want, "  -- ok (soon)\n  -- 1ms\n").unwrap());
+        assert!(!matches_derived(want, "  -- ok (1ms)\n  -- 1ms\nextra").unwrap());
+        // Without placeholders the comparison is exact.
+        assert!(matches_derived("a.b\n", "a.b\n").unwrap());
+        assert!(!matches_derived("a.b\n", "axb\n").unwrap());
+    }
+
+    #[test]
+    fn matcher_kinds() {
+        let m = |v: serde_json::Value| v;
+        let out = "Migrating to version 4 (4 migrations in total):\nline two\n";
+        assert!(check(
+            "t",
+            "stdout",
+            &m(serde_json::json!({"type": "regex", "pattern": "^line two$", "flags": "(?m)"})),
+            out
+        )
+        .is_none());
+        assert!(check(
+            "t",
+            "stdout",
+            &m(serde_json::json!({"type": "regex", "pattern": "^line two$", "flags": ""})),
+            out
+        )
+        .is_some());
+        assert!(check("t", "stdout", &m(serde_json::json!({"type": "contains", "text": "version 4"})), out).is_none());
+        assert!(check(
+            "t",
+            "stdout",
+            &m(serde_json::json!({"type": "contains", "text": "version 4", "negate": true})),
+            out
+        )
+        .is_some());
+        assert!(check("t", "stdout", &m(serde_json::json!({"type": "prefix", "text": "Migrating"})), out).is_none());
+        assert!(check("t", "stdout", &m(serde_json::json!({"type": "exact", "text": out})), out).is_none());
+        assert!(check("t", "stdout", &m(serde_json::json!({"type": "nonempty"})), "").is_some());
+        assert!(check("t", "stdout", &m(serde_json::json!({"type": "valid_json"})), "{\"a\":1}").is_none());
+        assert!(check("t", "stdout", &m(serde_json::json!({"type": "what"})), out).is_some());
+    }
+}
