@@ -771,16 +771,22 @@ pub fn plan(dir: &Directory, state: &DbState, opts: &PlanOptions) -> Result<Plan
     if opts.amount == Some(0) {
         return Err(PlanError::InvalidAmount { amount: 0 });
     }
-    let sum = dir.checksum();
-    SumFile::validate(&sum, dir.sum_file(), dir.files().len()).map_err(|e| PlanError::from_sum(&e))?;
     let files = dir.files();
+    // Atlas's `ExecuteTo` looks the version up before it validates the
+    // directory.
+    let to = match &opts.to_version {
+        None => None,
+        Some(v) => match files.iter().rposition(|f| f.version() == v) {
+            Some(idx) => Some((v, idx)),
+            None => return Err(PlanError::VersionNotFound { version: v.clone(), suggestion: suggest(dir, v) }),
+        },
+    };
+    let sum = dir.checksum();
+    SumFile::validate(&sum, dir.sum_file(), files.len()).map_err(|e| PlanError::from_sum(&e))?;
     let checkpoints: Vec<bool> = files.iter().map(MigrationFile::is_checkpoint).collect();
-    let mut p = match &opts.to_version {
+    let mut p = match to {
         None => pending(dir, files.len(), &checkpoints, state, opts)?,
-        Some(v) => {
-            let Some(idx) = files.iter().rposition(|f| f.version() == v) else {
-                return Err(PlanError::VersionNotFound { version: v.clone(), suggestion: suggest(dir, v) });
-            };
+        Some((v, idx)) => {
             if checkpoints[idx + 1..].iter().any(|&c| c) {
                 pending(dir, idx + 1, &checkpoints, state, opts)?
             } else {

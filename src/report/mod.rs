@@ -219,11 +219,11 @@ impl Report {
 
     /// Checks that a document read from JSON is one this version reads
     /// (its `format` is [`REPORT_FORMAT`]).
-    pub fn check_format(&self) -> Result<(), crate::error::Error> {
+    pub fn check_format(&self) -> Result<(), Box<crate::error::Error>> {
         if self.format == REPORT_FORMAT {
             return Ok(());
         }
-        Err(crate::error::Error {
+        Err(Box::new(crate::error::Error {
             code: "report-format",
             message: format!("unsupported report format {:?}, expected {REPORT_FORMAT:?}", self.format),
             file: None,
@@ -231,9 +231,9 @@ impl Report {
             column: None,
             detail: None,
             hint: "render the report with the strata version that wrote it, or a newer one".into(),
-        })
+        }))
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))] // serde_json is a native dev-dependency
 mod tests;
