@@ -53,3 +53,7 @@ mod text;
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]
 mod wasm;
+// The plan-digest fixture of the wasm tests, checked natively too.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[path = "wasm/parity.rs"]
+mod wasm_parity;
