@@ -3,12 +3,13 @@
 // files; every rule (which files are migrations, the sum, splitting,
 // validation, error texts) is in the WebAssembly core.
 //
-// Exit codes: 0 success, 1 failure, 2 usage error.
+// Exit codes: 0 success, 1 failure, 2 usage error; plan and status exit 3
+// when files are pending.
 
 import { readdirSync, readFileSync, statSync, writeFileSync, renameSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { DirectoryBuilder, splitFile, isMigrationFile, sumFileName } from "../node.mjs";
+import { Directory, DirectoryBuilder, splitFile, isMigrationFile, sumFileName, plan, status } from "../node.mjs";
 
 const VERSION = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
@@ -19,11 +20,16 @@ Usage:
   strata hash [--dir DIR]                       write DIR/atlas.sum, like 'atlas migrate hash'
   strata verify [--dir DIR] [--json]            check DIR/atlas.sum, like 'atlas migrate validate'
   strata statements FILE [--dialect D] [--json] print the statements of a SQL file
+  strata plan --revisions FILE [--dir DIR] [--json | --markdown] [options]
+                                                what 'atlas migrate apply' would run
+  strata status --revisions FILE [--dir DIR] [--json]
+                                                where the database stands, like 'atlas migrate status'
 
   strata help COMMAND, strata COMMAND --help    help for one command
   strata --version                              print the version
 
-Exit codes: 0 success, 1 failure, 2 usage error.
+Exit codes: 0 success, 1 failure, 2 usage error; plan and status exit 3
+when files are pending.
 `,
   hash: `Usage: strata hash [--dir DIR] [--max-file-size SIZE]
 
@@ -61,9 +67,71 @@ Options:
                 byte position
   -h, --help    show this help
 `,
+  plan: `Usage: strata plan --revisions FILE [--dir DIR] [--dialect D] [--json | --markdown]
+                   [--baseline V] [--allow-dirty] [--exec-order O] [--to-version V]
+                   [--amount N] [--tx-mode M]
+
+Computes what 'atlas migrate apply' would run against a database, from the
+rows of its atlas_schema_revisions table, without connecting to it: the
+pending files in order, their statements, each file's transaction mode,
+where a partially applied file resumes, and the plan digest. Atlas's
+refusals are errors with Atlas's message.
+
+Options:
+  --revisions FILE       the revisions as JSON ('-' reads stdin): an array of
+                         rows, such as the output of
+                           sqlite3 -json app.db 'SELECT * FROM atlas_schema_revisions ORDER BY version'
+                         (an empty file is no rows), or an object
+                         {"revisions": [...], "notClean": "found table \"users\""}
+                         for a database that has objects but no revisions
+  --dir DIR              the migration directory (default: migrations)
+  --dialect D            generic (default), mysql, postgres, sqlite or
+                         sqlserver: how statements are split
+  --baseline V           first run: record version V as applied, start after it
+  --allow-dirty          first run: plan even if the database is not clean
+  --exec-order O         linear (default: refuse files added below the last
+                         applied version), linear-skip (ignore them) or
+                         non-linear (run them first)
+  --to-version V         plan up to and including version V
+  --amount N             plan at most N files
+  --tx-mode M            file (default: a transaction per file), all (one for
+                         the run) or none
+  --json                 print the report document (format strata.report/v1)
+  --markdown             print the plan as Markdown, for a pull request
+  --max-file-size SIZE   refuse files larger than SIZE (default 64m)
+  -h, --help             show this help
+
+Exit codes: 0 nothing to apply, 3 files (or a baseline row) to apply, 1 Atlas
+would refuse (checksum, database not clean, files out of order, a file the
+run would stop at), 2 usage error.
+`,
+  status: `Usage: strata status --revisions FILE [--dir DIR] [--dialect D] [--json]
+
+Prints where a database stands against the migration directory, exactly as
+'atlas migrate status' does, from the rows of its atlas_schema_revisions
+table: the current and next version, executed and pending files, files
+added out of order, and the error of a partially applied last file.
+
+Options:
+  --revisions FILE       the revisions as JSON ('-' reads stdin), as for
+                         'strata plan'; {"tableMissing": true} when the table
+                         does not exist
+  --dir DIR              the migration directory (default: migrations)
+  --dialect D            generic (default), mysql, postgres, sqlite or
+                         sqlserver: how statements are split
+  --json                 print the report document (format strata.report/v1)
+  --max-file-size SIZE   refuse files larger than SIZE (default 64m)
+  -h, --help             show this help
+
+Exit codes: 0 nothing pending (OK), 3 pending (PENDING), 1 error, 2 usage
+error.
+`,
 };
 
 class UsageError extends Error {}
+
+/** An error whose text is printed as is (Atlas's multi-line reports). */
+class ReportedError extends Error {}
 
 // A closed pipe (strata statements f.sql | head) is not an error.
 process.stdout.on("error", (e) => {
@@ -155,13 +223,90 @@ function options(argv, spec, { positionals = 0 } = {}) {
   return parsed;
 }
 
-function openDirectory(values) {
+/** A usage error for a dialect name the core does not know. */
+function checkDialect(dialect) {
+  try {
+    splitFile("", new Uint8Array(), dialect);
+  } catch (e) {
+    throw new UsageError(`${e.message}; ${e.hint}`);
+  }
+}
+
+function openDirectory(values, dialect) {
   const dir = values.dir ?? "migrations";
-  const maxFileSize = values["max-file-size"] != null ? parseSize(values["max-file-size"]) : undefined;
-  return { dir, directory: readDirectory(dir, new DirectoryBuilder(maxFileSize != null ? { maxFileSize } : undefined)) };
+  const options = {};
+  if (values["max-file-size"] != null) options.maxFileSize = parseSize(values["max-file-size"]);
+  if (dialect != null) options.dialect = dialect;
+  return { dir, directory: readDirectory(dir, new DirectoryBuilder(options)) };
 }
 
 const dirOptions = { dir: { type: "string" }, "max-file-size": { type: "string" } };
+
+const REVISIONS_HINT =
+  "pass a JSON array of atlas_schema_revisions rows (sqlite3 -json app.db 'SELECT * FROM atlas_schema_revisions ORDER BY version'), or {\"revisions\": [...], \"notClean\": \"...\"}";
+
+/**
+ * Reads the --revisions file ('-': stdin) as JSON. An empty file is no rows:
+ * `sqlite3 -json` prints nothing for an empty table.
+ */
+function readRevisions(file) {
+  if (file === undefined) throw new UsageError("--revisions FILE is required: the rows of atlas_schema_revisions as JSON ('-' for stdin)");
+  const label = file === "-" ? "stdin" : file;
+  let text;
+  try {
+    text = readFileSync(file === "-" ? 0 : file, "utf8");
+  } catch (e) {
+    throw new IoError(`read file ${JSON.stringify(label)}: ${e.code ?? e.message}`, "pass the JSON file of atlas_schema_revisions rows with --revisions ('-' for stdin)");
+  }
+  if (text.trim() === "") return { label, state: [] };
+  try {
+    return { label, state: JSON.parse(text) };
+  } catch (e) {
+    throw new IoError(`${label}: the revisions are not JSON: ${e.message}`, REVISIONS_HINT);
+  }
+}
+
+/** Option errors of the core that are usage errors of the command. */
+const OPTION_ERRORS = new Set(["unknown-exec-order", "unknown-tx-mode", "baseline-and-allow-dirty", "invalid-amount", "invalid-options"]);
+
+/**
+ * Usage errors for plan options the core refuses (an unknown exec order or tx
+ * mode, baseline with allow-dirty, amount 0), before any file is read: the
+ * core checks them first when planning an empty directory.
+ */
+function checkPlanOptions(opts) {
+  try {
+    plan(new Directory([]), [], opts);
+  } catch (e) {
+    if (OPTION_ERRORS.has(e?.code)) throw new UsageError(`${e.message}; ${e.hint}`);
+  }
+}
+
+/**
+ * Runs `fn` (plan or status) and turns its errors into the CLI's: option
+ * errors are usage errors, a bad revisions file names the file, and a
+ * checksum error prints Atlas's report as 'strata verify' does.
+ */
+function planning(fn, directory, label) {
+  try {
+    return fn();
+  } catch (e) {
+    if (OPTION_ERRORS.has(e?.code)) throw new UsageError(`${e.message}; ${e.hint}`);
+    if (e?.code === "invalid-revisions") throw new IoError(`${label}: ${e.message}`, e.hint);
+    if (typeof e?.code === "string" && e.code.startsWith("checksum")) {
+      const v = directory.verify();
+      if (!v.ok) throw new ReportedError(v.report);
+    }
+    throw e;
+  }
+}
+
+const planOptions = {
+  ...dirOptions,
+  revisions: { type: "string" },
+  dialect: { type: "string" },
+  json: { type: "boolean" },
+};
 
 const commands = {
   hash(argv) {
@@ -199,11 +344,7 @@ const commands = {
     const { values, positionals } = options(argv, { dialect: { type: "string" }, json: { type: "boolean" } }, { positionals: 1 });
     if (values.help) return out(HELP.statements), 0;
     const file = positionals[0];
-    try {
-      splitFile("", new Uint8Array(), values.dialect); // checks the dialect name first
-    } catch (e) {
-      throw new UsageError(`${e.message}; ${e.hint}`);
-    }
+    checkDialect(values.dialect);
     let bytes;
     try {
       bytes = readFileSync(file);
@@ -221,6 +362,59 @@ const commands = {
       out(`-- statement ${i + 1} (line ${s.line})\n${comments}${s.text}\n\n`);
     });
     return 0;
+  },
+
+  plan(argv) {
+    const { values } = options(argv, {
+      ...planOptions,
+      markdown: { type: "boolean" },
+      baseline: { type: "string" },
+      "allow-dirty": { type: "boolean" },
+      "exec-order": { type: "string" },
+      "to-version": { type: "string" },
+      amount: { type: "string" },
+      "tx-mode": { type: "string" },
+    });
+    if (values.help) return out(HELP.plan), 0;
+    if (values.json && values.markdown) throw new UsageError("--json and --markdown are mutually exclusive");
+    checkDialect(values.dialect);
+    const opts = {
+      baseline: values.baseline,
+      allowDirty: values["allow-dirty"],
+      execOrder: values["exec-order"],
+      toVersion: values["to-version"],
+      txMode: values["tx-mode"],
+    };
+    if (values.amount !== undefined) {
+      if (!/^\d+$/.test(values.amount)) {
+        throw new UsageError(`invalid amount argument ${JSON.stringify(values.amount)} (invalid syntax). Omit the argument or pass a valid integer instead`);
+      }
+      opts.amount = Number(values.amount);
+    }
+    checkPlanOptions(opts);
+    const { label, state } = readRevisions(values.revisions);
+    const { directory } = openDirectory(values, values.dialect);
+    const p = planning(() => plan(directory, state, opts), directory, label);
+    if (values.json) out(JSON.stringify(p, null, 2) + "\n");
+    else if (values.markdown) out(p.toMarkdown());
+    else out(p.toText());
+    const stop = p.firstError;
+    if (stop) {
+      report(stop);
+      return 1;
+    }
+    return p.isEmpty && !p.baseline ? 0 : 3;
+  },
+
+  status(argv) {
+    const { values } = options(argv, planOptions);
+    if (values.help) return out(HELP.status), 0;
+    checkDialect(values.dialect);
+    const { label, state } = readRevisions(values.revisions);
+    const { directory } = openDirectory(values, values.dialect);
+    const s = planning(() => status(directory, state), directory, label);
+    out(values.json ? JSON.stringify(s, null, 2) + "\n" : s.toText());
+    return s.status === "OK" ? 0 : 3;
   },
 };
 
@@ -255,6 +449,9 @@ try {
   if (e instanceof UsageError) {
     err(`strata: ${e.message}\nRun 'strata --help' for usage.\n`);
     process.exitCode = 2;
+  } else if (e instanceof ReportedError) {
+    err(e.message);
+    process.exitCode = 1;
   } else {
     report(e);
     process.exitCode = 1;

@@ -179,7 +179,7 @@ describe("bad directories", () => {
 
 describe("usage", () => {
   test("every command has --help, exit 0", () => {
-    for (const args of [["--help"], ["hash", "--help"], ["verify", "-h"], ["statements", "--help"], ["help", "verify"]]) {
+    for (const args of [["--help"], ["hash", "--help"], ["verify", "-h"], ["statements", "--help"], ["plan", "--help"], ["status", "--help"], ["help", "verify"]]) {
       const r = strata(args);
       assert.equal(r.status, 0, args.join(" "));
       assert.match(r.stdout, /Usage:/, args.join(" "));
@@ -188,7 +188,7 @@ describe("usage", () => {
   });
 
   test("usage errors go to stderr with exit 2", () => {
-    for (const args of [[], ["frobnicate"], ["hash", "--nope"], ["statements"], ["statements", "a.sql", "b.sql"], ["statements", "a.sql", "--dialect", "oracle"], ["hash", "--max-file-size", "lots"], ["help", "nope"]]) {
+    for (const args of [[], ["frobnicate"], ["hash", "--nope"], ["statements"], ["plan"], ["status", "--dir"], ["statements", "a.sql", "b.sql"], ["statements", "a.sql", "--dialect", "oracle"], ["hash", "--max-file-size", "lots"], ["help", "nope"]]) {
       const r = strata(args);
       assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
       assert.equal(r.stdout, "", args.join(" "));

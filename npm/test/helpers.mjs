@@ -92,16 +92,26 @@ export const S1_SUM = readFileSync(join(CONFORMANCE, "atlas-sum", "synthetic", "
 /**
  * The app every runtime test runs, as an ES module source: `run(strata)`
  * builds S1 from bytes, sums, verifies, splits, hashes and provokes a
- * StrataError, and returns what it saw as plain data.
+ * StrataError, plans S1 and runs the plan through the executor with a
+ * driver that accepts every step, and returns what it saw as plain data.
  */
 export const S1_APP = `
 const enc = new TextEncoder();
-export function run({ Directory, splitStatements, sha256 }) {
-  const dir = new Directory([
+export function run({ Directory, splitStatements, sha256, plan, Executor, renderReport }) {
+  const files = [
     { name: "20240101000000_init.sql", bytes: enc.encode("CREATE TABLE t1 (id int);\\n") },
     { name: "20240102000000_add_users.sql", bytes: enc.encode("CREATE TABLE users (id int);\\n") },
-  ]);
+  ];
+  const dir = new Directory(files);
   const sum = dir.sum();
+  const p = plan(new Directory([...files, { name: "atlas.sum", bytes: enc.encode(sum) }]), [{ version: "20240101000000", applied: 1, total: 1 }]);
+  let t = 1705400430000;
+  const ex = new Executor(p, { operatorVersion: "test" }, t);
+  const steps = [];
+  for (let step = ex.next(); step.kind !== "done"; step = ex.next()) {
+    steps.push(step.kind);
+    ex.record(null, (t += 1.25));
+  }
   let thrown = null;
   try {
     new Directory([{ name: "a/b.sql", bytes: new Uint8Array() }]);
@@ -116,9 +126,20 @@ export function run({ Directory, splitStatements, sha256 }) {
     statements: splitStatements("SELECT 1; SELECT 2;").map((s) => s.text),
     sha256: sha256(enc.encode("abc")),
     thrown,
+    plan: {
+      digest: p.digest,
+      files: p.files.map((f) => f.name),
+      steps,
+      apply: ex.toText(),
+      document: JSON.parse(JSON.stringify(ex.report())),
+      rendered: renderReport(JSON.stringify(p)) === p.toText(),
+    },
   };
 }
 `;
+
+/** What `S1_APP` returns in Node, for the other runtimes to match. */
+export const S1_IN_NODE = (await import(`data:text/javascript,${encodeURIComponent(S1_APP)}`)).run(await import("../../pkg/node.mjs"));
 
 /** Asserts what `S1_APP`'s `run` returned in some runtime. */
 export function assertS1(result, what) {
@@ -135,6 +156,10 @@ export function assertS1(result, what) {
     what,
   );
   assert.match(result.thrown.summary, /^a\/b\.sql: invalid file name/, what);
+  // The plan and the run are the same as in Node: digest, steps, output, document.
+  assert.deepEqual(result.plan, S1_IN_NODE.plan, what);
+  assert.deepEqual(result.plan.files, ["20240102000000_add_users.sql"], what);
+  assert.equal(result.plan.rendered, true, what);
 }
 
 /** A page whose module script runs `entry` (which must call `show`). */
