@@ -1158,3 +1158,42 @@ proptest! {
         digest_is_injective(files, dialect, history, row, c, allow_dirty)?;
     }
 }
+
+/// Revisions the database did not return in bytewise order (its collation):
+/// the out-of-order check searches them as Go's `slices.BinarySearchFunc`
+/// does, probe for probe, so rows that exist can be missed, as in Atlas.
+/// Revisions `1, 3, 2, 4`: the searches for `2` and `3` both end on the
+/// wrong row.
+#[test]
+fn unsorted_revisions_are_searched_like_go() {
+    let files: Vec<FileSpec> = (1..=5)
+        .map(|i| FileSpec {
+            version: i.to_string(),
+            description: String::new(),
+            none_header: false,
+            late: false,
+            stmts: vec![format!("SELECT {i};")],
+        })
+        .collect();
+    let dir = directory(&files, Dialect::Generic, true);
+    let row = |v: &str| Revision {
+        version: v.into(),
+        kind: RevisionType::EXECUTE,
+        applied: 1,
+        total: 1,
+        ..Revision::default()
+    };
+    let state = DbState { revisions: ["1", "3", "2", "4"].map(row).to_vec(), ..DbState::default() };
+    let e = plan(&dir, &state, &PlanOptions::default()).unwrap_err();
+    assert_eq!(
+        e,
+        PlanError::NonLinear { out_of_order: vec!["2.sql".into(), "3.sql".into()], pending: vec!["5.sql".into()] }
+    );
+    let p = plan(&dir, &state, &PlanOptions { exec_order: ExecOrder::NonLinear, ..PlanOptions::default() }).unwrap();
+    let names: Vec<&str> = p.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["2.sql", "3.sql", "5.sql"]);
+    // Sorted, the same rows leave only 5 pending.
+    let sorted = DbState { revisions: ["1", "2", "3", "4"].map(row).to_vec(), ..DbState::default() };
+    let p = plan(&dir, &sorted, &PlanOptions::default()).unwrap();
+    assert_eq!(p.files.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["5.sql"]);
+}
