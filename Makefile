@@ -108,7 +108,7 @@ test-node: pkg browser-tools npm/node_modules/.package-lock.json
 ## Benchmarks and fuzzing ------------------------------------------------------
 
 bench: pkg
-	cargo bench --bench sum --bench lex
+	cargo bench --bench sum --bench lex --bench plan
 	node benches/wasm.mjs
 	@# The CLI over the same 10,000 files on disk: time and peak memory.
 	rm -rf target/bench-dir && node benches/wasm.mjs --write-dir target/bench-dir
