@@ -500,6 +500,14 @@ if (want("plan")) {
         },
       },
       { label: "plan(dir, []): fresh database, 10,000 files", bytes, run: () => digest(plan(dir, [])) },
+      // No files: what reading 10,000 rows from JS (and digesting them) costs.
+      {
+        label: "plan(empty dir, 10,000 revisions): the rows alone",
+        bytes,
+        before: () => new Directory([], { dialect: "postgres" }),
+        run: (empty) => digest(plan(empty, revisions)),
+        after: (empty) => empty.free(),
+      },
     ),
   );
   dir.free();
