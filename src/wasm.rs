@@ -840,8 +840,10 @@ export interface PlanReport {
   current: string | null;
   target: string | null;
   baseline: Revision | null;
-  /** As `PlannedFile`, but `error` is the core's error value `{kind, ...fields}`. */
-  files: (Omit<PlannedFile, "error"> & { error: ({ kind: string } & Record<string, unknown>) | null })[];
+  /** As `PlannedFile`, but `error` is the core's flat error `{kind, code, message, hint, file?, line?, statement?, ...}`. */
+  files: (Omit<PlannedFile, "error"> & {
+    error: ({ kind: string; code: string; message: string; hint: string } & Record<string, unknown>) | null;
+  })[];
   /** The number of revisions the plan was computed against. */
   revisions: number;
 }
@@ -854,9 +856,9 @@ export type ReportDocument = {
   directory?: string;
   target?: string;
 } & (
-  | { kind: "plan"; report: PlanReport }
-  | { kind: "status"; report: StatusReport }
-  | { kind: "apply"; report: ApplyReport }
+  | { kind: "plan"; plan: PlanReport }
+  | { kind: "status"; status: StatusReport }
+  | { kind: "apply"; apply: ApplyReport }
 );
 
 /** The SQL a driver runs against `atlas_schema_revisions`. */
@@ -1095,7 +1097,12 @@ fn timestamp_from_js(ms: Option<f64>) -> Result<Timestamp, JsValue> {
     if !ms.is_finite() || ms.abs() >= 9.2e12 {
         return Err(usage(
             "invalid-time",
-            format!("invalid time {ms}: expected milliseconds since the Unix epoch"),
+            // JS formats the number: Rust's float formatting would add
+            // some 13 KB to the module for this one message.
+            format!(
+                "invalid time {}: expected milliseconds since the Unix epoch",
+                String::from(js_sys::Number::from(ms).to_string(10).unwrap_or_default())
+            ),
             "pass Date.now() or performance.timeOrigin + performance.now()",
         ));
     }
@@ -1108,8 +1115,7 @@ fn timestamp_from_js(ms: Option<f64>) -> Result<Timestamp, JsValue> {
 fn plan_error_js(e: &PlanError) -> Result<JsValue, JsValue> {
     let flat = e.to_error();
     let o = to_js_checked(&flat, "an error")?;
-    let kind = Reflect::get(&to_js(e), &"kind".into()).unwrap_or_default();
-    let _ = Reflect::set(&o, &"kind".into(), &kind);
+    let _ = Reflect::set(&o, &"kind".into(), &e.kind().into());
     let _ = Reflect::set(&o, &"summary".into(), &flat.summary().into());
     Ok(o)
 }
@@ -1532,12 +1538,11 @@ pub fn render_report(doc: ReportArg) -> Result<String, JsValue> {
     }
     // The format first: another version's document may not deserialise.
     let format = Reflect::get(&v, &"format".into()).ok().and_then(|f| f.as_string()).unwrap_or_default();
-    let mut probe = Report::new(ReportBody::Apply(Box::default()));
-    probe.format = format;
-    probe.check_format().map_err(|e| throw(*e))?;
+    crate::report::check_format(&format).map_err(|e| throw(*e))?;
     let report = serde_wasm_bindgen::from_value::<Report>(v)
         .map_err(|e| usage("invalid-report", format!("invalid report document: {}", serde_msg(e)), hint))?;
-    Ok(match &report.body {
+    let body = report.body().map_err(|e| throw(*e))?;
+    Ok(match &body {
         ReportBody::Plan(p) => crate::report::plan_text(p),
         ReportBody::Status(s) => crate::report::status_text(s),
         ReportBody::Apply(a) => crate::report::apply_text(a),
@@ -1714,7 +1719,7 @@ mod tests {
         let doc: JsValue = p.to_json().unwrap().into();
         assert_eq!(text(&doc, "format"), "strata.report/v1");
         assert_eq!(text(&doc, "kind"), "plan");
-        assert_eq!(text(&get(&doc, "report"), "digest"), parity::DIGEST);
+        assert_eq!(text(&get(&doc, "plan"), "digest"), parity::DIGEST);
         assert_eq!(render_report(doc.clone().unchecked_into()).unwrap(), p.to_text());
         let json = js_sys::JSON::stringify(&doc).unwrap().as_string().unwrap();
         assert_eq!(render_report(JsValue::from_str(&json).unchecked_into()).unwrap(), p.to_text());
@@ -1787,7 +1792,7 @@ mod tests {
         assert_eq!(code(&get(&Array::from(&files).get(1), "error")), "history-changed");
         // The document keeps the core's error value and still renders.
         let doc: JsValue = p.to_json().unwrap().into();
-        let err = get(&Array::from(&get(&get(&doc, "report"), "files")).get(1), "error");
+        let err = get(&Array::from(&get(&get(&doc, "plan"), "files")).get(1), "error");
         assert_eq!(text(&err, "kind"), "history-changed");
         assert_eq!(render_report(doc.unchecked_into()).unwrap(), p.to_text());
     }
@@ -1899,7 +1904,7 @@ mod tests {
         );
         let doc: JsValue = ex.report().unwrap().into();
         assert_eq!(text(&doc, "kind"), "apply");
-        let report = get(&doc, "report");
+        let report = get(&doc, "apply");
         assert_eq!(
             (text(&report, "start"), text(&report, "end")),
             ("2024-01-16T10:20:30Z".into(), "2024-01-16T10:20:30.021Z".into())
@@ -1931,7 +1936,7 @@ mod tests {
             "{out}"
         );
         let doc: JsValue = ex.report().unwrap().into();
-        assert_eq!(text(&get(&doc, "report"), "error"), ex.error().unwrap());
+        assert_eq!(text(&get(&doc, "apply"), "error"), ex.error().unwrap());
     }
 
     #[wasm_bindgen_test]

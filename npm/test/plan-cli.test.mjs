@@ -89,9 +89,9 @@ describe("strata plan", () => {
     const r = run(["plan", "--revisions", "-", "--json"], { input: dump.stdout });
     assert.equal(r.status, 3, r.stderr);
     const doc = JSON.parse(r.stdout);
-    assert.equal(doc.report.revisions, 3);
-    assert.deepEqual(doc.report.files.map((f) => f.version), [V[3]]);
-    assert.equal(doc.report.current, V[2]);
+    assert.equal(doc.plan.revisions, 3);
+    assert.deepEqual(doc.plan.files.map((f) => f.version), [V[3]]);
+    assert.equal(doc.plan.current, V[2]);
     // The same database, all applied and empty.
     const status = run(["status", "--revisions", "-"], { input: dump.stdout });
     assert.equal(status.status, 3);
@@ -108,8 +108,8 @@ describe("strata plan", () => {
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.format, "strata.report/v1");
     assert.equal(doc.kind, "plan");
-    assert.deepEqual(doc.report.files.map((f) => f.name), FILES.slice(2).map((f) => f.name));
-    assert.equal(doc.report.digest, plan(new Directory(entries(EXAMPLE), { dialect: "postgres" }), rows).digest);
+    assert.deepEqual(doc.plan.files.map((f) => f.name), FILES.slice(2).map((f) => f.name));
+    assert.equal(doc.plan.digest, plan(new Directory(entries(EXAMPLE), { dialect: "postgres" }), rows).digest);
   });
 
   test("--markdown prints the plan for a pull request", () => {
@@ -121,11 +121,11 @@ describe("strata plan", () => {
 
   test("options reach the planner", () => {
     const f = revisionsFile("[]");
-    const versions = (args) => JSON.parse(run(["plan", "--revisions", f, "--json", ...args]).stdout).report.files.map((x) => x.version);
+    const versions = (args) => JSON.parse(run(["plan", "--revisions", f, "--json", ...args]).stdout).plan.files.map((x) => x.version);
     assert.deepEqual(versions(["--to-version", V[1]]), V.slice(0, 2));
     assert.deepEqual(versions(["--amount", "3"]), V.slice(0, 3));
     assert.deepEqual(versions(["--baseline", V[0]]), V.slice(1));
-    const txNone = JSON.parse(run(["plan", "--revisions", f, "--json", "--tx-mode", "none"]).stdout).report;
+    const txNone = JSON.parse(run(["plan", "--revisions", f, "--json", "--tx-mode", "none"]).stdout).plan;
     assert.deepEqual(txNone.files.map((x) => x.txMode), ["none", "none", "none", "none"]);
     // A database with objects and no revisions.
     const dirty = revisionsFile(JSON.stringify({ revisions: [], notClean: 'found table "users"' }));
@@ -170,7 +170,7 @@ describe("strata plan", () => {
     // Also with --json: the document, then exit 1.
     const j = run(["plan", "--revisions", revisionsFile(sqliteJson(rows)), "--json"]);
     assert.equal(j.status, 1);
-    assert.equal(JSON.parse(j.stdout).report.files[0].error.kind, "history-changed");
+    assert.equal(JSON.parse(j.stdout).plan.files[0].error.kind, "history-changed");
     // --tx-mode all against the txmode header of file 3.
     const all = run(["plan", "--revisions", revisionsFile("[]"), "--tx-mode", "all"]);
     assert.equal(all.status, 1);
@@ -268,9 +268,9 @@ describe("strata status", () => {
     assert.equal(r.status, 3);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.kind, "status");
-    assert.equal(doc.report.status, "PENDING");
-    assert.equal(doc.report.next, V[2]);
-    assert.equal(doc.report.applied.length, 2);
+    assert.equal(doc.status.status, "PENDING");
+    assert.equal(doc.status.next, V[2]);
+    assert.equal(doc.status.applied.length, 2);
     const dirty = run(["status", "--revisions", revisionsFile('{"notClean": "found table \\"t\\""}')]);
     assert.equal(dirty.status, 1);
     assert.match(dirty.stderr, /^strata: sql\/migrate: connected database is not clean: found table "t"\./);

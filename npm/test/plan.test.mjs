@@ -304,7 +304,7 @@ describe("status", () => {
     const doc = JSON.parse(JSON.stringify(s));
     assert.equal(doc.format, "strata.report/v1");
     assert.equal(doc.kind, "status");
-    assert.equal(doc.report.outOfOrder[0].name, "20240103000000_backfill_names.sql");
+    assert.equal(doc.status.outOfOrder[0].name, "20240103000000_backfill_names.sql");
     assert.equal(renderReport(doc), s.toText());
   });
 });
@@ -408,10 +408,10 @@ describe("the executor with a JavaScript driver", () => {
     );
     const doc = ex.report();
     assert.equal(doc.kind, "apply");
-    assert.equal(doc.report.digest, p.digest);
-    assert.equal(doc.report.start, "2024-01-16T10:20:30Z");
-    assert.equal(doc.report.end, "2024-01-16T10:20:30.028Z");
-    assert.equal(doc.report.applied[1].statements[1].text, "CREATE TABLE c (id int);");
+    assert.equal(doc.apply.digest, p.digest);
+    assert.equal(doc.apply.start, "2024-01-16T10:20:30Z");
+    assert.equal(doc.apply.end, "2024-01-16T10:20:30.028Z");
+    assert.equal(doc.apply.applied[1].statements[1].text, "CREATE TABLE c (id int);");
     assert.equal(renderReport(doc), ex.toText());
     assert.equal(renderReport(JSON.stringify(doc)), ex.toText());
     // Applied: the next plan is empty.
@@ -430,7 +430,7 @@ describe("the executor with a JavaScript driver", () => {
     assert.deepEqual(db.log.slice(-4), ["write 2 1/3", "execute 1.1", "write 2 1/3", "rollback"]);
     assert.deepEqual(db.revisions().map((r) => r.version), ["1"]);
     assert.ok(ex.toText().endsWith('    -> CREATE TABLE bad;\n    near "CREATE": syntax error\n\n  -------------------------\n  -- 22ms\n  -- 1 migration ok, 1 with errors\n  -- 2 sql statements ok, 1 with errors\n'), ex.toText());
-    assert.equal(ex.report().report.error, ex.error);
+    assert.equal(ex.report().apply.error, ex.error);
     // tx mode none: the row keeps the applied statement and the error.
     const db2 = new FakeDb({ fail: (sql) => sql === "CREATE TABLE bad;" });
     drive(plan(dir, [], { txMode: "none" }), db2);
@@ -460,7 +460,7 @@ describe("the executor with a JavaScript driver", () => {
     assert.deepEqual(ex.next(), { kind: "done" });
     assert.equal(ex.done, true);
     assert.match(ex.toText(), /^Migrating to version 1 \(1 migrations in total\):\n\n {2}-- migrating version 1\n {4}-> CREATE TABLE a \(id int\);\n {2}-- ok \(0s\)\n/);
-    assert.equal(ex.report().report.dryRun, true);
+    assert.equal(ex.report().apply.dryRun, true);
     const live = new Executor(p);
     assert.deepEqual(live.next(), { kind: "begin" });
     assert.deepEqual(live.next(), { kind: "begin" }, "next() without record() repeats the step");
@@ -480,15 +480,15 @@ describe("report documents", () => {
     const rows = applied(FRESH.slice(0, 1));
     const p = plan(example(), rows, { txMode: "all" });
     const doc = JSON.parse(JSON.stringify(p));
-    assert.deepEqual(Object.keys(doc), ["format", "generator", "kind", "report"]);
+    assert.deepEqual(Object.keys(doc), ["format", "generator", "kind", "plan"]);
     assert.equal(doc.format, "strata.report/v1");
     assert.match(doc.generator, /^strata \d+\.\d+\.\d+$/);
     assert.equal(doc.kind, "plan");
-    assert.equal(doc.report.digest, p.digest);
-    assert.equal(doc.report.revisions, 1);
-    assert.equal(doc.report.options.txMode, "all");
-    assert.equal(doc.report.files.length, 3);
-    assert.equal(doc.report.files[1].error.kind, "tx-mode-conflict", "the core's error value");
+    assert.equal(doc.plan.digest, p.digest);
+    assert.equal(doc.plan.revisions, 1);
+    assert.equal(doc.plan.options.txMode, "all");
+    assert.equal(doc.plan.files.length, 3);
+    assert.equal(doc.plan.files[1].error.kind, "tx-mode-conflict", "the core's error value");
     assert.deepEqual(doc, p.toJSON());
     assert.equal(renderReport(doc), p.toText());
     assert.equal(renderReport(JSON.stringify(p)), p.toText());
@@ -498,7 +498,7 @@ describe("report documents", () => {
     const doc = plan(example(), []).toJSON();
     throws(() => renderReport({ ...doc, format: "strata.report/v2" }), { code: "report-format", message: /unsupported report format "strata\.report\/v2"/ });
     throws(() => renderReport({ ...doc, kind: "verdict" }), { code: "invalid-report" });
-    throws(() => renderReport({ ...doc, report: { ...doc.report, files: 3 } }), { code: "invalid-report" });
+    throws(() => renderReport({ ...doc, plan: { ...doc.plan, files: 3 } }), { code: "invalid-report" });
     throws(() => renderReport("{"), { code: "invalid-report", message: /^the report is not JSON/ });
     throws(() => renderReport(null), { code: "invalid-report" });
   });

@@ -266,8 +266,12 @@ impl Plan {
 
 /// Why planning failed, or why execution will stop at a file. `Display`
 /// gives Atlas's exact message (spec §6.10).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+///
+/// In JSON it is one flat object: `kind` (the variant, kebab-case),
+/// `code`, `message` (Atlas's text), `hint`, and the variant's fields in
+/// camelCase (`file`, `line`, `statement`, `outOfOrder`, ...); for `scan`
+/// and `checksum` the inner message is `detail`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PlanError {
     /// The directory does not match its `atlas.sum`.
@@ -581,6 +585,215 @@ impl fmt::Display for PlanError {
 
 impl std::error::Error for PlanError {}
 
+/// The JSON form of a [`PlanError`]: one struct with every field optional,
+/// which costs far less code (and wasm) than a tagged enum.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct FlatError {
+    kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statement: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amount: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    out_of_order: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suggestion: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mode: Option<String>,
+}
+
+impl PlanError {
+    /// The variant's name in JSON (`history-changed`, `non-linear`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PlanError::Checksum { .. } => "checksum",
+            PlanError::BaselineAndAllowDirty => "baseline-and-allow-dirty",
+            PlanError::InvalidAmount { .. } => "invalid-amount",
+            PlanError::UnknownExecOrder { .. } => "unknown-exec-order",
+            PlanError::UnknownTxMode { .. } => "unknown-tx-mode",
+            PlanError::NotClean { .. } => "not-clean",
+            PlanError::BaselineNotFound { .. } => "baseline-not-found",
+            PlanError::MissingMigration { .. } => "missing-migration",
+            PlanError::NonLinear { .. } => "non-linear",
+            PlanError::VersionNotFound { .. } => "version-not-found",
+            PlanError::Scan { .. } => "scan",
+            PlanError::HistoryChanged { .. } => "history-changed",
+            PlanError::UnknownTxModeDirective { .. } => "unknown-tx-mode-directive",
+            PlanError::MultipleTxModeDirectives { .. } => "multiple-tx-mode-directives",
+            PlanError::TxModeAllInDirective { .. } => "tx-mode-all-in-directive",
+            PlanError::TxModeConflict { .. } => "tx-mode-conflict",
+            PlanError::StatusFileNotFound { .. } => "status-file-not-found",
+            PlanError::SetNeedsVersion => "set-needs-version",
+            PlanError::SetVersionNotFound { .. } => "set-version-not-found",
+        }
+    }
+
+    fn flat(&self) -> FlatError {
+        let mut f = FlatError {
+            kind: self.kind().into(),
+            code: Some(self.code().into()),
+            message: Some(self.to_string()),
+            hint: Some(self.hint()),
+            ..FlatError::default()
+        };
+        match self.clone() {
+            PlanError::Checksum { message, file, detail, code: _ } => {
+                f.file = file;
+                f.detail = detail;
+                f.reason = Some(message);
+            }
+            PlanError::BaselineAndAllowDirty | PlanError::SetNeedsVersion => {}
+            PlanError::InvalidAmount { amount } => f.amount = Some(amount),
+            PlanError::UnknownExecOrder { value } | PlanError::UnknownTxMode { value } => f.value = Some(value),
+            PlanError::NotClean { reason } => f.reason = Some(reason),
+            PlanError::BaselineNotFound { version }
+            | PlanError::StatusFileNotFound { version }
+            | PlanError::SetVersionNotFound { version } => f.version = Some(version),
+            PlanError::MissingMigration { version, description } => {
+                f.version = Some(version);
+                f.description = Some(description);
+            }
+            PlanError::NonLinear { out_of_order, pending } => {
+                f.out_of_order = Some(out_of_order);
+                f.pending = Some(pending);
+            }
+            PlanError::VersionNotFound { version, suggestion } => {
+                f.version = Some(version);
+                f.suggestion = suggestion;
+            }
+            PlanError::Scan { file, message, line } => {
+                f.file = Some(file);
+                f.detail = Some(message);
+                f.line = line;
+            }
+            PlanError::HistoryChanged { file, statement, line } => {
+                f.file = Some(file);
+                f.statement = Some(statement);
+                f.line = line;
+            }
+            PlanError::UnknownTxModeDirective { file, value } => {
+                f.file = Some(file);
+                f.value = Some(value);
+            }
+            PlanError::MultipleTxModeDirectives { file, values } => {
+                f.file = Some(file);
+                f.values = Some(values);
+            }
+            PlanError::TxModeAllInDirective { file } => f.file = Some(file),
+            PlanError::TxModeConflict { file, mode } => {
+                f.file = Some(file);
+                f.mode = Some(mode);
+            }
+        }
+        f
+    }
+
+    fn from_flat(f: FlatError) -> Result<PlanError, String> {
+        let need = |v: Option<String>, name: &str| v.ok_or_else(|| format!("a {} error needs {name}", f.kind));
+        Ok(match f.kind.as_str() {
+            "checksum" => PlanError::Checksum {
+                message: f.reason.clone().or(f.message.clone()).unwrap_or_default(),
+                file: f.file.clone(),
+                detail: f.detail.clone(),
+                code: f.code.clone().unwrap_or_else(|| "checksum-mismatch".into()),
+            },
+            "baseline-and-allow-dirty" => PlanError::BaselineAndAllowDirty,
+            "set-needs-version" => PlanError::SetNeedsVersion,
+            "invalid-amount" => PlanError::InvalidAmount { amount: f.amount.unwrap_or(0) },
+            "unknown-exec-order" => PlanError::UnknownExecOrder { value: need(f.value.clone(), "value")? },
+            "unknown-tx-mode" => PlanError::UnknownTxMode { value: need(f.value.clone(), "value")? },
+            "not-clean" => PlanError::NotClean { reason: need(f.reason.clone(), "reason")? },
+            "baseline-not-found" => PlanError::BaselineNotFound { version: need(f.version.clone(), "version")? },
+            "status-file-not-found" => PlanError::StatusFileNotFound { version: need(f.version.clone(), "version")? },
+            "set-version-not-found" => PlanError::SetVersionNotFound { version: need(f.version.clone(), "version")? },
+            "missing-migration" => PlanError::MissingMigration {
+                version: need(f.version.clone(), "version")?,
+                description: f.description.clone().unwrap_or_default(),
+            },
+            "non-linear" => PlanError::NonLinear {
+                out_of_order: f.out_of_order.clone().unwrap_or_default(),
+                pending: f.pending.clone().unwrap_or_default(),
+            },
+            "version-not-found" => PlanError::VersionNotFound {
+                version: need(f.version.clone(), "version")?,
+                suggestion: f.suggestion.clone(),
+            },
+            "scan" => PlanError::Scan {
+                file: need(f.file.clone(), "file")?,
+                message: f.detail.clone().unwrap_or_default(),
+                line: f.line,
+            },
+            "history-changed" => PlanError::HistoryChanged {
+                file: need(f.file.clone(), "file")?,
+                statement: f.statement.unwrap_or(1),
+                line: f.line,
+            },
+            "unknown-tx-mode-directive" => PlanError::UnknownTxModeDirective {
+                file: need(f.file.clone(), "file")?,
+                value: need(f.value.clone(), "value")?,
+            },
+            "multiple-tx-mode-directives" => PlanError::MultipleTxModeDirectives {
+                file: need(f.file.clone(), "file")?,
+                values: f.values.clone().unwrap_or_default(),
+            },
+            "tx-mode-all-in-directive" => PlanError::TxModeAllInDirective { file: need(f.file.clone(), "file")? },
+            "tx-mode-conflict" => {
+                PlanError::TxModeConflict { file: need(f.file.clone(), "file")?, mode: need(f.mode.clone(), "mode")? }
+            }
+            other => return Err(format!("unknown plan error kind {other:?}")),
+        })
+    }
+}
+
+impl Serialize for PlanError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.flat().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PlanError {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PlanError::from_flat(FlatError::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `state` without Atlas's cloud identifier row, which is never a
+/// revision (a `SELECT *` of the table returns it).
+pub(crate) fn without_cloud_row(state: &DbState) -> std::borrow::Cow<'_, DbState> {
+    use revision::CLOUD_IDENTIFIER_VERSION;
+    if !state.revisions.iter().any(|r| r.version == CLOUD_IDENTIFIER_VERSION) {
+        return std::borrow::Cow::Borrowed(state);
+    }
+    let mut s = state.clone();
+    s.revisions.retain(|r| r.version != CLOUD_IDENTIFIER_VERSION);
+    std::borrow::Cow::Owned(s)
+}
+
 /// Go's `slices.BinarySearchFunc`, probe for probe, so that a list the
 /// database did not return in bytewise order gives Atlas's answer.
 fn go_search<T>(items: &[T], mut cmp: impl FnMut(&T) -> std::cmp::Ordering) -> (usize, bool) {
@@ -788,6 +1001,7 @@ fn tx_mode_for(f: &MigrationFile, mode: TxMode) -> Result<TxMode, PlanError> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn plan(dir: &Directory, state: &DbState, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    let state = &*without_cloud_row(state);
     if opts.baseline.is_some() && opts.allow_dirty {
         return Err(PlanError::BaselineAndAllowDirty);
     }

@@ -50,6 +50,7 @@ fn refs<'a>(files: impl IntoIterator<Item = &'a MigrationFile>) -> Vec<FileRef> 
 /// file added out of order is reported in [`Status::out_of_order`], not as
 /// an error.
 pub fn status(dir: &Directory, state: &DbState) -> Result<Status, PlanError> {
+    let state = &*super::without_cloud_row(state);
     let sum = dir.checksum();
     SumFile::validate(&sum, dir.sum_file(), dir.files().len()).map_err(|e| PlanError::from_sum(&e))?;
     let files = dir.files();
@@ -133,6 +134,8 @@ pub struct SetPlan {
 /// `version` is the argument; `None` syncs to the directory's last file
 /// (and deletes every row when the directory is empty).
 pub fn set(dir: &Directory, revisions: &[Revision], version: Option<&str>) -> Result<SetPlan, PlanError> {
+    let revisions: Vec<&Revision> =
+        revisions.iter().filter(|r| r.version != super::revision::CLOUD_IDENTIFIER_VERSION).collect();
     let sum = dir.checksum();
     SumFile::validate(&sum, dir.sum_file(), dir.files().len()).map_err(|e| PlanError::from_sum(&e))?;
     let files = dir.files();
@@ -148,7 +151,7 @@ pub fn set(dir: &Directory, revisions: &[Revision], version: Option<&str>) -> Re
     };
     let mut out = SetPlan::default();
     let mut kept = Vec::new();
-    for r in revisions {
+    for &r in &revisions {
         if r.version.as_str() > version.as_str() {
             out.report.changes.push(RevisionChange::removed(r));
             out.delete.push(r.version.clone());

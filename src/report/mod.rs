@@ -172,8 +172,32 @@ pub struct SetReport {
 /// The format identifier of [`Report`] documents.
 pub const REPORT_FORMAT: &str = "strata.report/v1";
 
-/// The versioned report document: `{"format": "strata.report/v1", "kind":
-/// "plan" | "status" | "apply", ...}`. See `docs/plan.md`.
+/// Which report a [`Report`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportKind {
+    /// A plan: what would run.
+    Plan,
+    /// A status: where a database stands.
+    Status,
+    /// An apply: what ran.
+    Apply,
+}
+
+/// The report a [`Report`] holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReportBody {
+    /// A plan (what would run).
+    Plan(Box<Plan>),
+    /// A status.
+    Status(Box<Status>),
+    /// An apply (what ran).
+    Apply(Box<ApplyReport>),
+}
+
+/// The versioned report document: `{"format": "strata.report/v1",
+/// "generator": ..., "kind": "apply", "apply": {...}}`, with the report
+/// under the key its kind names. See `docs/plan.md`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
@@ -188,51 +212,89 @@ pub struct Report {
     /// The target database's name, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    /// The report.
-    #[serde(flatten)]
-    pub body: ReportBody,
+    /// Which report it holds.
+    pub kind: ReportKind,
+    /// The plan, when `kind` is `plan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Box<Plan>>,
+    /// The status, when `kind` is `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Box<Status>>,
+    /// The apply report, when `kind` is `apply`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply: Option<Box<ApplyReport>>,
 }
 
-/// The three kinds of report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "report", rename_all = "lowercase")]
-pub enum ReportBody {
-    /// A plan (what would run).
-    Plan(Box<Plan>),
-    /// A status.
-    Status(Box<Status>),
-    /// An apply (what ran).
-    Apply(Box<ApplyReport>),
-}
+/// `strata <version>`: the generator of documents and the default
+/// operator version of revision rows.
+pub const GENERATOR: &str = concat!("strata ", env!("CARGO_PKG_VERSION"));
 
 impl Report {
     /// A document around `body`.
     pub fn new(body: ReportBody) -> Report {
-        Report {
+        let mut r = Report {
             format: REPORT_FORMAT.into(),
-            generator: format!("strata {}", env!("CARGO_PKG_VERSION")),
+            generator: GENERATOR.into(),
             directory: None,
             target: None,
-            body,
+            kind: ReportKind::Plan,
+            plan: None,
+            status: None,
+            apply: None,
+        };
+        match body {
+            ReportBody::Plan(p) => r.plan = Some(p),
+            ReportBody::Status(s) => {
+                r.kind = ReportKind::Status;
+                r.status = Some(s);
+            }
+            ReportBody::Apply(a) => {
+                r.kind = ReportKind::Apply;
+                r.apply = Some(a);
+            }
         }
+        r
     }
 
-    /// Checks that a document read from JSON is one this version reads
-    /// (its `format` is [`REPORT_FORMAT`]).
-    pub fn check_format(&self) -> Result<(), Box<crate::error::Error>> {
-        if self.format == REPORT_FORMAT {
-            return Ok(());
-        }
-        Err(Box::new(crate::error::Error {
-            code: "report-format",
-            message: format!("unsupported report format {:?}, expected {REPORT_FORMAT:?}", self.format),
-            file: None,
-            line: None,
-            column: None,
-            detail: None,
-            hint: "render the report with the strata version that wrote it, or a newer one".into(),
-        }))
+    /// The report the document holds, once its format is checked
+    /// ([`check_format`]) and the key its `kind` names is present.
+    pub fn body(&self) -> Result<ReportBody, Box<crate::error::Error>> {
+        check_format(&self.format)?;
+        let body = match self.kind {
+            ReportKind::Plan => self.plan.clone().map(ReportBody::Plan),
+            ReportKind::Status => self.status.clone().map(ReportBody::Status),
+            ReportKind::Apply => self.apply.clone().map(ReportBody::Apply),
+        };
+        body.ok_or_else(|| {
+            Box::new(crate::error::Error {
+                code: "invalid-report",
+                message: format!("the report document has kind {:?} but no {:?} key", self.kind, self.kind),
+                file: None,
+                line: None,
+                column: None,
+                detail: None,
+                hint: "pass a document written by strata (plan.toJSON(), a hook or registry report)".into(),
+            })
+        })
     }
+}
+
+/// Checks that a document's `format` is one this version reads
+/// ([`REPORT_FORMAT`]). Check it before reading the rest: another
+/// version's document may not have the same shape.
+pub fn check_format(format: &str) -> Result<(), Box<crate::error::Error>> {
+    if format == REPORT_FORMAT {
+        return Ok(());
+    }
+    Err(Box::new(crate::error::Error {
+        code: "report-format",
+        message: format!("unsupported report format {format:?}, expected {REPORT_FORMAT:?}"),
+        file: None,
+        line: None,
+        column: None,
+        detail: None,
+        hint: "render the report with the strata version that wrote it, or a newer one".into(),
+    }))
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))] // serde_json is a native dev-dependency
