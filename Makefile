@@ -77,6 +77,13 @@ run: pkg
 	$(STRATA) verify --dir target/run/migrations || test $$? -eq 1
 	@echo "== strata statements (postgres)"
 	@for f in $(EXAMPLE)/*.sql; do echo "## $$f"; $(STRATA) statements $$f --dialect postgres; done
+	@echo "== strata status: a database where file 2 stopped at statement 2 (examples/revisions.json); exit 3 = pending"
+	$(STRATA) status --dir $(EXAMPLE) --dialect postgres --revisions examples/revisions.json || test $$? -eq 3
+	@echo "== strata plan: what would run, resuming file 2 at statement 2; exit 3 = pending"
+	$(STRATA) plan --dir $(EXAMPLE) --dialect postgres --revisions examples/revisions.json || test $$? -eq 3
+	@echo "== strata plan --markdown: a fresh database, up to the first version (for a pull request)"
+	@echo '[]' > target/run/none.json
+	$(STRATA) plan --dir $(EXAMPLE) --dialect postgres --revisions target/run/none.json --to-version 20240101000000 --markdown || test $$? -eq 3
 
 ## Tests -----------------------------------------------------------------------
 

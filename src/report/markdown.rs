@@ -20,6 +20,22 @@ pub(crate) fn md_escape(s: &str) -> String {
     out
 }
 
+/// `s` as an inline code span: delimited by more backticks than any run
+/// inside it (padded with spaces when it starts or ends with one). In a
+/// table cell a `|` still splits the cell, so it is escaped: GitHub removes
+/// that backslash inside code spans too.
+pub(crate) fn md_code_span(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ").replace('|', "\\|");
+    let (mut longest, mut run) = (0, 0);
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
 /// Text for HTML: `&`, `<`, `>`, `"` and `'` as entities.
 pub(crate) fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -58,26 +74,26 @@ pub fn plan_markdown(p: &Plan) -> String {
     let mut out = String::from("### Migration plan\n\n");
     let n = p.files.len();
     let stmts = p.statement_count();
-    let from = p.current.as_deref().map_or("an empty database".to_string(), |c| format!("version `{}`", md_escape(c)));
+    let from = p.current.as_deref().map_or("an empty database".to_string(), |c| format!("version {}", md_code_span(c)));
     if n == 0 {
         let _ = writeln!(out, "Nothing to apply: the database at {from} is up to date.\n");
     } else {
         let _ = writeln!(
             out,
-            "**{n} file{}, {stmts} statement{}** to apply, from {from} to version `{}`.\n",
+            "**{n} file{}, {stmts} statement{}** to apply, from {from} to version {}.\n",
             if n == 1 { "" } else { "s" },
             if stmts == 1 { "" } else { "s" },
-            md_escape(p.target.as_deref().unwrap_or(""))
+            md_code_span(p.target.as_deref().unwrap_or(""))
         );
     }
     if let Some(b) = &p.baseline {
-        let _ = writeln!(out, "Version `{}` is recorded as the baseline first.\n", md_escape(&b.version));
+        let _ = writeln!(out, "Version {} is recorded as the baseline first.\n", md_code_span(&b.version));
     }
     if let Some((f, e)) = p.first_error() {
         let _ = writeln!(
             out,
-            "> [!CAUTION]\n> The run will stop at `{}`: {}\n",
-            md_escape(&f.name),
+            "> [!CAUTION]\n> The run will stop at {}: {}\n",
+            md_code_span(&f.name),
             md_escape(&e.to_string())
         );
     }
@@ -99,9 +115,9 @@ pub fn plan_markdown(p: &Plan) -> String {
             }
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 i + 1,
-                md_escape(&f.name),
+                md_code_span(&f.name),
                 f.pending_statements().len(),
                 f.tx_mode.as_str(),
                 notes.join(", ")
@@ -115,6 +131,22 @@ pub fn plan_markdown(p: &Plan) -> String {
             out.push_str("\n</details>\n\n");
         }
     }
-    let _ = writeln!(out, "<sub>Plan digest `{}` · atlas.sum `{}`</sub>", p.digest, md_escape(&p.sum));
+    let _ = writeln!(out, "<sub>Plan digest {} · atlas.sum {}</sub>", md_code_span(&p.digest), md_code_span(&p.sum));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_survive_backticks_and_pipes() {
+        assert_eq!(md_code_span("1_a_b.sql"), "`1_a_b.sql`");
+        assert_eq!(md_code_span("a`b"), "``a`b``");
+        assert_eq!(md_code_span("`x"), "`` `x ``");
+        assert_eq!(md_code_span("a|b"), "`a\\|b`");
+        assert_eq!(md_code_block("sql", "SELECT '```';"), "````sql\nSELECT '```';\n````\n");
+        assert_eq!(md_escape("<b>*x*</b>"), "\\<b\\>\\*x\\*\\</b\\>");
+        assert_eq!(html_escape("<a href=\"x\">'"), "&lt;a href=&quot;x&quot;&gt;&#39;");
+    }
 }
