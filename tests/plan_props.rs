@@ -34,10 +34,10 @@
 //!    inputs and changes with any planning-relevant field of a revision
 //!    row, any byte of a file, any option and the dialect; it ignores
 //!    `executed_at`, `execution_time` and `operator_version`.
-//! 5. `digest_is_injective` (ignored, a known bug): the same with edge-case
-//!    encodings (a list of partial hashes against its items joined by `,`,
-//!    `null` against `["null"]`, unset options against `""`); the smallest
-//!    cases are in `digest_collisions`. Run with `-- --ignored`.
+//! 5. `digest_is_injective`: different inputs with look-alike encodings (a
+//!    list of partial hashes against its items joined by `,`, `null`
+//!    against `["null"]`, unset options against `""`) get different
+//!    digests; the smallest cases are in `digest_collisions`.
 //!
 //! Beside them, `unsorted_revisions_are_searched_like_go` pins Atlas's
 //! binary search over rows a database returned in another collation.
@@ -1040,7 +1040,6 @@ fn digest_is_injective(
 /// second is the one that matters: a runnable plan and a plan refused with
 /// history-changed get the same digest.
 #[test]
-#[ignore = "known bug: the digest encodes partial_hashes joined by ',' (or `null`) and unset options as \"\""]
 fn digest_collisions() {
     let files = [FileSpec {
         version: "1".into(),
@@ -1153,8 +1152,7 @@ proptest! {
     }
 
     #[test]
-    #[ignore = "known bug: the digest encodes partial_hashes joined by ',' (or `null`) and unset options as \"\""]
-    fn prop_digest_is_injective(
+        fn prop_digest_is_injective(
         files in files_strategy(1),
         dialect in dialect_strategy(),
         history in prop::collection::vec(run_strategy(), 0..=3),

@@ -22,28 +22,30 @@
 //! ## The plan digest
 //!
 //! [`Plan::digest`] is `sha256:` and the hex SHA-256 of a byte string built
-//! from, in this order (`field(x)` is the length of `x` as 8 bytes
-//! little-endian followed by `x`, so no two inputs give the same string):
+//! from, in this order. `field(x)` is the length of `x` as 8 bytes
+//! little-endian followed by `x`; `count(n)` is `n` as 8 bytes
+//! little-endian; `opt(x)` is the byte 0 when `x` is unset, else the byte 1
+//! and `field(x)`; numbers are decimal text inside `field`. Every part is
+//! self-delimiting, so two different inputs never give the same string.
 //! 1. `field("strata-plan-v1")`;
-//! 2. the directory version: `field(total)`, the `atlas.sum` total hash
-//!    computed from the files (so it covers every byte of every file), and
+//! 2. the directory version: `field(sum)`, the `atlas.sum` total computed
+//!    from the files (so it covers every byte of every file), and
 //!    `field(dialect)`;
-//! 3. the database: `field(not_clean reason or "")`, the number of
-//!    revisions as 8 bytes, and for each revision `field` of its version,
-//!    description, type, applied, total, error, error_stmt, hash and
-//!    partial hashes (joined by `,`, or `null`). `executed_at`,
-//!    `execution_time` and `operator_version` are left out: planning does
-//!    not read them, and drivers render times differently;
-//! 4. the options: `field` of baseline, allow-dirty, exec-order,
-//!    to-version, amount and tx-mode, each in its text form (`""` when
-//!    unset);
-//! 5. the plan itself: for each planned file `field` of its name, entry
-//!    hash, resolved tx mode and resume index, then `field` of every
-//!    statement's text.
+//! 3. the database: `opt(not_clean)`, `count(revisions)`, and for each
+//!    revision `field` of its version, description, type, applied, total,
+//!    error, error_stmt and hash, then its partial hashes: the byte 0 for
+//!    `null`, else the byte 1, their count and a `field` each.
+//!    `executed_at`, `execution_time` and `operator_version` are left out:
+//!    planning does not read them, and drivers render times differently;
+//! 4. the options: `opt(baseline)`, `field` of allow-dirty (`true` or
+//!    `false`) and exec-order, `opt(to_version)`, `opt(amount)` and
+//!    `field(tx_mode)`;
+//! 5. the plan itself: `count(files)`, and for each planned file `field` of
+//!    its name, entry hash, resolved tx mode and resume index, then
+//!    `count(statements)` and a `field` of every statement's text.
 //!
-//! Numbers are decimal text inside `field`. The same inputs give the same
-//! digest on every platform, in wasm and natively; any change to a file,
-//! a revision row or an option changes it.
+//! The same inputs give the same digest on every platform, in wasm and
+//! natively; any change to a file, a revision row or an option changes it.
 
 mod exec;
 pub mod revision;
@@ -1225,12 +1227,28 @@ fn digest(plan: &Plan, state: &DbState) -> String {
             self.field(&d[i..]);
         }
     }
+    impl W {
+        /// A count: 8 bytes little-endian.
+        fn count(&mut self, n: usize) {
+            self.raw(&(n as u64).to_le_bytes());
+        }
+        /// An optional value: a 0 byte, or a 1 byte and the field.
+        fn opt(&mut self, v: Option<&str>) {
+            match v {
+                None => self.raw(&[0]),
+                Some(s) => {
+                    self.raw(&[1]);
+                    self.text(s);
+                }
+            }
+        }
+    }
     let mut w = W(Sha256::new(), Vec::with_capacity(1 << 15));
     w.text("strata-plan-v1");
     w.text(&plan.sum);
     w.text(plan.dialect.name());
-    w.text(state.not_clean.as_deref().unwrap_or(""));
-    w.raw(&(state.revisions.len() as u64).to_le_bytes());
+    w.opt(state.not_clean.as_deref());
+    w.count(state.revisions.len());
     for r in &state.revisions {
         w.text(&r.version);
         w.text(&r.description);
@@ -1241,32 +1259,36 @@ fn digest(plan: &Plan, state: &DbState) -> String {
         w.text(&r.error_stmt);
         w.text(&r.hash);
         match &r.partial_hashes {
-            None => w.text("null"),
-            // The hashes joined by `,`.
+            None => w.raw(&[0]),
             Some(h) => {
-                let len = h.iter().map(String::len).sum::<usize>() + h.len().saturating_sub(1);
-                w.raw(&(len as u64).to_le_bytes());
-                for (k, x) in h.iter().enumerate() {
-                    if k > 0 {
-                        w.raw(b",");
-                    }
-                    w.raw(x.as_bytes());
+                w.raw(&[1]);
+                w.count(h.len());
+                for x in h {
+                    w.text(x);
                 }
             }
         }
     }
     let o = &plan.options;
-    w.text(o.baseline.as_deref().unwrap_or(""));
+    w.opt(o.baseline.as_deref());
     w.text(if o.allow_dirty { "true" } else { "false" });
     w.text(o.exec_order.as_str());
-    w.text(o.to_version.as_deref().unwrap_or(""));
-    w.text(&o.amount.map(|n| n.to_string()).unwrap_or_default());
+    w.opt(o.to_version.as_deref());
+    match o.amount {
+        None => w.raw(&[0]),
+        Some(n) => {
+            w.raw(&[1]);
+            w.num(n);
+        }
+    }
     w.text(o.tx_mode.as_str());
+    w.count(plan.files.len());
     for f in &plan.files {
         w.text(&f.name);
         w.text(&f.hash);
         w.text(f.tx_mode.as_str());
         w.num(f.skip as u64);
+        w.count(f.statements.len());
         for s in &f.statements {
             w.text(&s.text);
         }
