@@ -185,12 +185,26 @@ pub fn split_file<'a>(name: &str, bytes: &'a [u8], dialect: Dialect) -> Result<S
 }
 
 /// A migration directory in the Atlas layout.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// A directory never changes once built, so the sum of its files is
+/// computed once, the first time planning needs it, and kept
+/// ([`Directory::computed_sum`]).
+#[derive(Clone, Debug, Default)]
 pub struct Directory {
     files: Vec<MigrationFile>,
     sum: Option<Vec<u8>>,
     dialect: Dialect,
+    computed: std::sync::OnceLock<SumFile>,
 }
+
+impl PartialEq for Directory {
+    fn eq(&self, other: &Directory) -> bool {
+        // The kept sum follows from the files.
+        (&self.files, &self.sum, self.dialect) == (&other.files, &other.sum, other.dialect)
+    }
+}
+
+impl Eq for Directory {}
 
 impl Directory {
     /// Builds a directory from the entries of a folder's top level with
@@ -247,7 +261,7 @@ impl Directory {
         if let Some(w) = files.windows(2).find(|w| w[0].name == w[1].name) {
             return Err(DirError::DuplicateName { file: w[0].name.clone() });
         }
-        Ok(Directory { files, sum, dialect: options.dialect })
+        Ok(Directory { files, sum, dialect: options.dialect, computed: std::sync::OnceLock::new() })
     }
 
     /// The migration files, ordered by name.
@@ -286,11 +300,17 @@ impl Directory {
         SumFile::compute(self.files.iter().map(|f| (f.name.as_str(), f.bytes.as_slice())))
     }
 
+    /// The directory's sum, computed on first use and kept: planning the
+    /// same directory against many databases hashes its files once.
+    pub fn computed_sum(&self) -> &SumFile {
+        self.computed.get_or_init(|| self.checksum())
+    }
+
     /// Verifies the directory against `sum` (the `atlas.sum` text), or
     /// against its own `atlas.sum` entry when `sum` is `None`, like
     /// `atlas migrate validate`.
     pub fn verify(&self, sum: Option<&[u8]>) -> Result<(), SumError> {
-        SumFile::validate(&self.checksum(), sum.or(self.sum.as_deref()), self.files.len())
+        SumFile::validate(self.computed_sum(), sum.or(self.sum.as_deref()), self.files.len())
     }
 }
 

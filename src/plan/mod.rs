@@ -1020,12 +1020,12 @@ pub fn plan(dir: &Directory, state: &DbState, opts: &PlanOptions) -> Result<Plan
             None => return Err(PlanError::VersionNotFound { version: v.clone(), suggestion: suggest(dir, v) }),
         },
     };
-    let sum = dir.checksum();
+    let sum = dir.computed_sum();
     let total = sum.total();
     // Most directories carry exactly the atlas.sum `migrate hash` writes,
     // which validation accepts; any other text gets Atlas's full check.
-    if !dir.sum_file().is_some_and(|text| is_rendered(&sum, &total, text)) {
-        SumFile::validate(&sum, dir.sum_file(), files.len()).map_err(|e| PlanError::from_sum(&e))?;
+    if !dir.sum_file().is_some_and(|text| is_rendered(sum, &total, text)) {
+        SumFile::validate(sum, dir.sum_file(), files.len()).map_err(|e| PlanError::from_sum(&e))?;
     }
     let checkpoints: Vec<bool> = files.iter().map(is_checkpoint).collect();
     let mut p = match to {

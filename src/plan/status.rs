@@ -51,8 +51,8 @@ fn refs<'a>(files: impl IntoIterator<Item = &'a MigrationFile>) -> Vec<FileRef> 
 /// an error.
 pub fn status(dir: &Directory, state: &DbState) -> Result<Status, PlanError> {
     let state = &*super::without_cloud_row(state);
-    let sum = dir.checksum();
-    SumFile::validate(&sum, dir.sum_file(), dir.files().len()).map_err(|e| PlanError::from_sum(&e))?;
+    let sum = dir.computed_sum();
+    SumFile::validate(sum, dir.sum_file(), dir.files().len()).map_err(|e| PlanError::from_sum(&e))?;
     let files = dir.files();
     let checkpoints: Vec<bool> = files.iter().map(MigrationFile::is_checkpoint).collect();
     let mut rep = Status::default();
@@ -136,8 +136,8 @@ pub struct SetPlan {
 pub fn set(dir: &Directory, revisions: &[Revision], version: Option<&str>) -> Result<SetPlan, PlanError> {
     let revisions: Vec<&Revision> =
         revisions.iter().filter(|r| r.version != super::revision::CLOUD_IDENTIFIER_VERSION).collect();
-    let sum = dir.checksum();
-    SumFile::validate(&sum, dir.sum_file(), dir.files().len()).map_err(|e| PlanError::from_sum(&e))?;
+    let sum = dir.computed_sum();
+    SumFile::validate(sum, dir.sum_file(), dir.files().len()).map_err(|e| PlanError::from_sum(&e))?;
     let files = dir.files();
     let version = match version {
         None if !revisions.is_empty() => files.last().map(|f| f.version().to_string()).unwrap_or_default(),
