@@ -460,6 +460,8 @@ if (want("plan")) {
   const bytes = files.slice(0, -1).reduce((n, f) => n + f.bytes.length, 0);
   const dir = new Directory(files, { dialect: "postgres" });
   const some = revisions.slice(0, revisions.length - 1_000);
+  const revisionsText = JSON.stringify(revisions);
+  const someText = JSON.stringify(some);
   // Check the fixture once: nothing pending against every row, the last
   // 1,000 files against the first 9,000 rows, and the totals agree.
   const check = (p, n) => {
@@ -470,6 +472,15 @@ if (want("plan")) {
   };
   check(plan(dir, revisions), 0);
   const pending = check(plan(dir, some), 1_000);
+  // The JSON text gives the same plans, to the digest.
+  const same = (a, b) => {
+    const [x, y] = [plan(dir, a), plan(dir, b)];
+    if (x.digest !== y.digest) throw new Error("plan: objects and JSON text disagree");
+    x.free();
+    y.free();
+  };
+  same(revisions, revisionsText);
+  same(some, someText);
   for (const [k, f] of pending.entries()) {
     const r = revisions[some.length + k];
     if (f.statements.length !== r.total || f.hash !== r.hash || f.error) throw new Error(`plan fixture: ${f.name} disagrees`);
@@ -489,6 +500,9 @@ if (want("plan")) {
       { label: "dir.sum() (the hashing planning cannot skip)", bytes, run: () => dir.sum() },
       { label: "plan(dir, 10,000 revisions): nothing pending", bytes, run: () => digest(plan(dir, revisions)) },
       { label: "plan(dir, 9,000 revisions): 1,000 files pending", bytes, run: () => digest(plan(dir, some)) },
+      // The rows as JSON text, as a revisions response body arrives.
+      { label: "plan(dir, JSON text of 10,000 revisions): nothing pending", bytes, run: () => digest(plan(dir, revisionsText)) },
+      { label: "plan(dir, JSON text of 9,000 revisions): 1,000 files pending", bytes, run: () => digest(plan(dir, someText)) },
       {
         label: "  the same, and .files (1,000 JS objects)",
         bytes,
@@ -506,6 +520,13 @@ if (want("plan")) {
         bytes,
         before: () => new Directory([], { dialect: "postgres" }),
         run: (empty) => digest(plan(empty, revisions)),
+        after: (empty) => empty.free(),
+      },
+      {
+        label: "plan(empty dir, JSON text of 10,000 revisions): the rows alone",
+        bytes,
+        before: () => new Directory([], { dialect: "postgres" }),
+        run: (empty) => digest(plan(empty, revisionsText)),
         after: (empty) => empty.free(),
       },
     ),

@@ -880,7 +880,7 @@ export interface RevisionSql {
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(typescript_type = "RevisionInput[] | DbState")]
+    #[wasm_bindgen(typescript_type = "RevisionInput[] | DbState | string")]
     pub type RevisionsArg;
     #[wasm_bindgen(typescript_type = "PlanOptions")]
     pub type PlanOptionsArg;
@@ -1031,12 +1031,24 @@ fn revision_from_js(v: JsValue, i: usize) -> Result<Revision, JsValue> {
 }
 
 fn revisions_from_js(v: &JsValue) -> Result<Vec<Revision>, JsValue> {
+    // Fast path: the engine serialises the rows in one call and serde
+    // reads the text, instead of one boundary crossing per field. Anything
+    // it does not take (a BigInt, a wrong type) goes the slow way, which
+    // names the row and field.
+    if let Some(text) = js_sys::JSON::stringify(v).ok().and_then(|s| s.as_string()) {
+        if let Ok(Ok(rows)) = json::parse(&text).map(<Vec<Revision> as serde::Deserialize>::deserialize) {
+            return Ok(rows);
+        }
+    }
     Array::from(v).iter().enumerate().map(|(i, r)| revision_from_js(r, i)).collect()
 }
 
 /// Reads the database state: an array of revision rows, or a `DbState`
 /// object.
 fn db_state_from_js(v: JsValue) -> Result<DbState, JsValue> {
+    if let Some(text) = v.as_string() {
+        return db_state_from_json(&text);
+    }
     if Array::is_array(&v) {
         return Ok(DbState { revisions: revisions_from_js(&v)?, ..DbState::default() });
     }
@@ -1066,6 +1078,33 @@ fn db_state_from_js(v: JsValue) -> Result<DbState, JsValue> {
         .map_err(|e| usage("invalid-revisions", format!("invalid database state: {}", serde_msg(e)), REVISIONS_HINT))?;
     state.revisions = revisions;
     Ok(state)
+}
+
+/// Reads the database state from JSON text (the body of a revisions
+/// response, a `sqlite3 -json` dump): an array of rows or a `DbState`
+/// object, with no JS objects in between.
+fn db_state_from_json(text: &str) -> Result<DbState, JsValue> {
+    use serde::Deserialize;
+    let v = json::parse(text).map_err(|at| {
+        usage(
+            "invalid-revisions",
+            format!("the revisions text is not JSON strata reads (stopped at byte {at}; numbers must be integers)"),
+            REVISIONS_HINT,
+        )
+    })?;
+    let bad =
+        |e: serde::de::value::Error| usage("invalid-revisions", format!("invalid revisions: {e}"), REVISIONS_HINT);
+    match v {
+        json::Value::Arr(_) => {
+            Ok(DbState { revisions: Vec::<Revision>::deserialize(v).map_err(bad)?, ..DbState::default() })
+        }
+        json::Value::Obj(_) => DbState::deserialize(v).map_err(bad),
+        _ => Err(usage(
+            "invalid-revisions",
+            "the revisions text must hold an array of rows or a {revisions, notClean} object".into(),
+            REVISIONS_HINT,
+        )),
+    }
 }
 
 /// Reads `PlanOptions`. Exec order and tx mode values go through the
@@ -1101,7 +1140,7 @@ fn timestamp_from_js(ms: Option<f64>) -> Result<Timestamp, JsValue> {
             // some 13 KB to the module for this one message.
             format!(
                 "invalid time {}: expected milliseconds since the Unix epoch",
-                String::from(js_sys::Number::from(ms).to_string(10).unwrap_or_default())
+                String::from(js_sys::Number::from(ms).to_string_with_radix(10).unwrap_or_default())
             ),
             "pass Date.now() or performance.timeOrigin + performance.now()",
         ));
@@ -1126,7 +1165,8 @@ fn document(body: ReportBody, what: &str) -> Result<JsValue, JsValue> {
 
 /// Plans the migration directory `dir` against a database (Atlas's
 /// `migrate apply` decisions, without running anything). `revisions` is the
-/// rows of `atlas_schema_revisions` or a `DbState`. Throws a `StrataError`
+/// rows of `atlas_schema_revisions` or a `DbState`, as objects or as their
+/// JSON text (the fastest form: no JS objects to read). Throws a `StrataError`
 /// with Atlas's message when Atlas refuses to plan (checksum, a database
 /// that is not clean, files out of order, an unknown version...). Errors
 /// Atlas only raises when a run reaches a file are on that file instead
@@ -1548,6 +1588,8 @@ pub fn render_report(doc: ReportArg) -> Result<String, JsValue> {
         ReportBody::Apply(a) => crate::report::apply_text(a),
     })
 }
+
+mod json;
 
 #[cfg(test)]
 mod parity;

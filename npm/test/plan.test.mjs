@@ -242,7 +242,11 @@ describe("revision rows", () => {
     throws(() => plan(example(), [null]), { message: "revisions[0] is null, not a revision row object" });
     throws(() => plan(example(), { revisions: {} }), { code: "invalid-revisions" });
     throws(() => plan(example(), { rows: [] }), { code: "invalid-revisions", message: /unknown database state key "rows"/ });
-    throws(() => plan(example(), "[]"), { code: "invalid-revisions", message: /is a string/ });
+    throws(() => plan(example(), "[{]"), { code: "invalid-revisions", message: /not JSON strata reads \(stopped at byte 2/ });
+    throws(() => plan(example(), '[{"version":"1","applied":1.5}]'), { code: "invalid-revisions", message: /numbers must be integers/ });
+    throws(() => plan(example(), '[{"version":"1","applied":"x"}]'), { code: "invalid-revisions", message: /^invalid revisions: / });
+    throws(() => plan(example(), "7"), { code: "invalid-revisions", message: /an array of rows or a \{revisions, notClean\} object/ });
+    assert.equal(plan(example(), "[]").files.length, 4, "JSON text of no rows: a fresh database");
     throws(() => plan(example()), { code: "invalid-revisions" });
   });
 });
