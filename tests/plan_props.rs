@@ -192,12 +192,7 @@ impl Db {
 
     fn upsert(&mut self, r: &Revision) -> Outcome {
         match self.rows.get_mut(&r.version) {
-            Some(row) => {
-                let (description, executed_at) = (row.description.clone(), row.executed_at.clone());
-                *row = r.clone();
-                row.description = description;
-                row.executed_at = executed_at;
-            }
+            Some(row) => row.update_from(r),
             None => {
                 self.rows.insert(r.version.clone(), r.clone());
             }

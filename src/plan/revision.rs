@@ -173,6 +173,17 @@ impl Revision {
         self.applied != self.total
     }
 
+    /// Atlas's upsert applied to a stored row, as the database does it:
+    /// every column of `new` except `version`, `description` and
+    /// `executed_at`, which keep their first values. For in-memory stores
+    /// (tests, previews); SQL drivers run [`RevisionSql::upsert`].
+    pub fn update_from(&mut self, new: &Revision) {
+        let (description, executed_at) = (std::mem::take(&mut self.description), std::mem::take(&mut self.executed_at));
+        *self = new.clone();
+        self.description = description;
+        self.executed_at = executed_at;
+    }
+
     /// The file name the revision stands for, as Atlas's messages spell it:
     /// `<version>_<description>.sql`, or `<version>.sql` without a
     /// description.

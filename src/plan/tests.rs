@@ -60,12 +60,7 @@ fn run(plan: Plan, rows: &mut Vec<Revision>, fail: Option<&str>) -> (Vec<String>
             Step::WriteRevision(r) => {
                 steps.push(format!("write {} {}/{}", r.version, r.applied, r.total));
                 match rows.iter_mut().find(|x| x.version == r.version) {
-                    Some(x) => {
-                        let (d, at) = (x.description.clone(), x.executed_at.clone());
-                        *x = r.clone();
-                        x.description = d;
-                        x.executed_at = at;
-                    }
+                    Some(x) => x.update_from(r),
                     None => rows.push(r.clone()),
                 }
                 Outcome::Ok

@@ -100,16 +100,7 @@ pub fn plan_markdown(p: &Plan) -> String {
     if n > 0 {
         out.push_str("| # | File | Statements | Transaction | Notes |\n|---:|---|---:|---|---|\n");
         for (i, f) in p.files.iter().enumerate() {
-            let mut notes = Vec::new();
-            if f.skip > 0 {
-                notes.push(format!("resumes at statement {} of {}", f.skip + 1, f.statements.len()));
-            }
-            if f.out_of_order {
-                notes.push("out of order".into());
-            }
-            if f.checkpoint {
-                notes.push("checkpoint".into());
-            }
+            let mut notes = super::file_notes(f);
             if f.error.is_some() {
                 notes.push("**fails**".into());
             }

@@ -22,6 +22,23 @@ use crate::dir::MigrationFile;
 use crate::plan::{Plan, Revision, Status, Timestamp};
 use serde::{Deserialize, Serialize};
 
+/// What a plan's text and Markdown say about a file besides its
+/// statements: where it resumes, whether it is out of order or a
+/// checkpoint.
+pub(crate) fn file_notes(f: &crate::plan::PlannedFile) -> Vec<String> {
+    let mut notes = Vec::new();
+    if f.skip > 0 {
+        notes.push(format!("resumes at statement {} of {}", f.skip + 1, f.statements.len()));
+    }
+    if f.out_of_order {
+        notes.push("out of order".into());
+    }
+    if f.checkpoint {
+        notes.push("checkpoint".into());
+    }
+    notes
+}
+
 /// A file by name, version and description.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -207,15 +207,7 @@ pub fn plan_text(p: &Plan) -> String {
         out.push('\n');
         let _ = write!(out, "  -- migrating version {}", f.version);
         let mut notes = vec![format!("tx: {}", f.tx_mode.as_str())];
-        if f.skip > 0 {
-            notes.push(format!("resumes at statement {} of {}", f.skip + 1, f.statements.len()));
-        }
-        if f.out_of_order {
-            notes.push("out of order".into());
-        }
-        if f.checkpoint {
-            notes.push("checkpoint".into());
-        }
+        notes.extend(super::file_notes(f));
         let _ = writeln!(out, " ({})", notes.join(", "));
         for s in f.pending_statements() {
             let _ = writeln!(out, "    -> {}", indent_ln(&s.text, 7));

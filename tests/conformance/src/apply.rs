@@ -208,12 +208,7 @@ impl Double {
     /// `description` and `executed_at`.
     pub fn upsert(&mut self, r: &Revision) {
         match self.store.iter_mut().find(|x| x.version == r.version) {
-            Some(x) => {
-                let (description, executed_at) = (x.description.clone(), x.executed_at.clone());
-                *x = r.clone();
-                x.description = description;
-                x.executed_at = executed_at;
-            }
+            Some(x) => x.update_from(r),
             None => self.store.push(r.clone()),
         }
     }
