@@ -136,7 +136,14 @@ impl MigrationFile {
 
     /// Whether this is a checkpoint file (`-- atlas:checkpoint [tag]`).
     pub fn is_checkpoint(&self) -> bool {
-        !self.directive("checkpoint").is_empty()
+        // Most files have no directive at all: look for `atlas:` in the
+        // leading comment lines before parsing the header.
+        let b = &self.bytes;
+        let mut end = 0;
+        while b[end..].starts_with(b"#") || b[end..].starts_with(b"--") {
+            end = memchr::memchr(b'\n', &b[end..]).map_or(b.len(), |i| end + i + 1);
+        }
+        memchr::memmem::find(&b[..end], b"atlas:").is_some() && !self.directive("checkpoint").is_empty()
     }
 
     /// The checkpoint tag, when this is a checkpoint file.
@@ -194,7 +201,19 @@ pub struct Directory {
     files: Vec<MigrationFile>,
     sum: Option<Vec<u8>>,
     dialect: Dialect,
-    computed: std::sync::OnceLock<SumFile>,
+    computed: std::sync::OnceLock<Derived>,
+}
+
+/// What follows from a directory's files, computed once.
+#[derive(Clone, Debug)]
+struct Derived {
+    sum: SumFile,
+    /// `sum.total()`.
+    total: String,
+    /// `verify(None)`: the files against their own `atlas.sum`.
+    verified: Result<(), SumError>,
+    /// Which files are checkpoint files, in file order.
+    checkpoints: Vec<bool>,
 }
 
 impl PartialEq for Directory {
@@ -300,17 +319,46 @@ impl Directory {
         SumFile::compute(self.files.iter().map(|f| (f.name.as_str(), f.bytes.as_slice())))
     }
 
+    fn derived(&self) -> &Derived {
+        self.computed.get_or_init(|| {
+            let sum = self.checksum();
+            // Most directories carry exactly the text `migrate hash` writes,
+            // which validation accepts; any other text gets the full check.
+            let verified = match &self.sum {
+                Some(text) if sum.is_rendering(text) => Ok(()),
+                text => SumFile::validate(&sum, text.as_deref(), self.files.len()),
+            };
+            let checkpoints = self.files.iter().map(MigrationFile::is_checkpoint).collect();
+            let total = sum.total();
+            Derived { sum, total, verified, checkpoints }
+        })
+    }
+
     /// The directory's sum, computed on first use and kept: planning the
     /// same directory against many databases hashes its files once.
     pub fn computed_sum(&self) -> &SumFile {
-        self.computed.get_or_init(|| self.checksum())
+        &self.derived().sum
+    }
+
+    /// The total hash of [`Directory::computed_sum`] (base64, no `h1:`),
+    /// computed once.
+    pub fn sum_total(&self) -> &str {
+        &self.derived().total
+    }
+
+    /// Which of [`Directory::files`] are checkpoint files (computed once).
+    pub fn checkpoints(&self) -> &[bool] {
+        &self.derived().checkpoints
     }
 
     /// Verifies the directory against `sum` (the `atlas.sum` text), or
     /// against its own `atlas.sum` entry when `sum` is `None`, like
-    /// `atlas migrate validate`.
+    /// `atlas migrate validate`. The answer for its own entry is kept.
     pub fn verify(&self, sum: Option<&[u8]>) -> Result<(), SumError> {
-        SumFile::validate(self.computed_sum(), sum.or(self.sum.as_deref()), self.files.len())
+        match sum {
+            None => self.derived().verified.clone(),
+            Some(text) => SumFile::validate(self.computed_sum(), Some(text), self.files.len()),
+        }
     }
 }
 

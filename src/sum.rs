@@ -106,6 +106,25 @@ impl SumFile {
         self.entries.iter().find(|e| e.name == name).map(|e| e.hash.as_str())
     }
 
+    /// Whether `text` is exactly [`SumFile::render`] of this sum, without
+    /// building the text.
+    pub fn is_rendering(&self, text: &[u8]) -> bool {
+        fn take(rest: &mut &[u8], parts: &[&[u8]]) -> bool {
+            for p in parts {
+                match rest.strip_prefix(*p) {
+                    Some(r) => *rest = r,
+                    None => return false,
+                }
+            }
+            true
+        }
+        let total = self.total();
+        let mut rest = text;
+        take(&mut rest, &[b"h1:", total.as_bytes(), b"\n"])
+            && self.entries.iter().all(|e| take(&mut rest, &[e.name.as_bytes(), b" h1:", e.hash.as_bytes(), b"\n"]))
+            && rest.is_empty()
+    }
+
     /// The total: base64 SHA-256 over every entry's name and hash.
     pub fn total(&self) -> String {
         let mut h = Sha256::new();

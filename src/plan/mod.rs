@@ -22,27 +22,29 @@
 //! ## The plan digest
 //!
 //! [`Plan::digest`] is `sha256:` and the hex SHA-256 of a byte string built
-//! from, in this order. `field(x)` is the length of `x` as 8 bytes
-//! little-endian followed by `x`; `count(n)` is `n` as 8 bytes
-//! little-endian; `opt(x)` is the byte 0 when `x` is unset, else the byte 1
-//! and `field(x)`; numbers are decimal text inside `field`. Every part is
+//! from, in this order. Numbers (and counts) are unsigned LEB128 varints;
+//! `field(x)` is the byte length of `x` as a varint followed by `x`;
+//! `count(n)` is `n` as a varint; `opt(x)` is the byte 0 when `x` is
+//! unset, else the byte 1 and `field(x)` (or the number). Every part is
 //! self-delimiting, so two different inputs never give the same string.
 //! 1. `field("strata-plan-v1")`;
 //! 2. the directory version: `field(sum)`, the `atlas.sum` total computed
 //!    from the files (so it covers every byte of every file), and
 //!    `field(dialect)`;
 //! 3. the database: `opt(not_clean)`, `count(revisions)`, and for each
-//!    revision `field` of its version, description, type, applied, total,
-//!    error, error_stmt and hash, then its partial hashes: the byte 0 for
-//!    `null`, else the byte 1, their count and a `field` each.
+//!    revision `field` of its version and description, its type, applied
+//!    and total as numbers, `field` of its error, error_stmt and hash, then
+//!    its partial hashes: the byte 0 for `null`, else the byte 1, their
+//!    count and a `field` each.
 //!    `executed_at`, `execution_time` and `operator_version` are left out:
 //!    planning does not read them, and drivers render times differently;
 //! 4. the options: `opt(baseline)`, `field` of allow-dirty (`true` or
 //!    `false`) and exec-order, `opt(to_version)`, `opt(amount)` and
 //!    `field(tx_mode)`;
 //! 5. the plan itself: `count(files)`, and for each planned file `field` of
-//!    its name, entry hash, resolved tx mode and resume index, then
-//!    `count(statements)` and a `field` of every statement's text.
+//!    its name, entry hash and resolved tx mode, its resume index as a
+//!    number, then `count(statements)` and a `field` of every statement's
+//!    text.
 //!
 //! The same inputs give the same digest on every platform, in wasm and
 //! natively; any change to a file, a revision row or an option changes it.
@@ -57,7 +59,7 @@ pub use status::{set, status, SetPlan, Status};
 
 use crate::dir::{DirError, Directory, MigrationFile};
 use crate::lex::Dialect;
-use crate::sum::{SumError, SumFile};
+use crate::sum::SumError;
 use crate::text::go_quote;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -1020,21 +1022,18 @@ pub fn plan(dir: &Directory, state: &DbState, opts: &PlanOptions) -> Result<Plan
             None => return Err(PlanError::VersionNotFound { version: v.clone(), suggestion: suggest(dir, v) }),
         },
     };
+    // The directory's sum, its validation and its checkpoint files are
+    // computed once per `Directory` and kept.
     let sum = dir.computed_sum();
-    let total = sum.total();
-    // Most directories carry exactly the atlas.sum `migrate hash` writes,
-    // which validation accepts; any other text gets Atlas's full check.
-    if !dir.sum_file().is_some_and(|text| is_rendered(sum, &total, text)) {
-        SumFile::validate(sum, dir.sum_file(), files.len()).map_err(|e| PlanError::from_sum(&e))?;
-    }
-    let checkpoints: Vec<bool> = files.iter().map(is_checkpoint).collect();
+    dir.verify(None).map_err(|e| PlanError::from_sum(&e))?;
+    let checkpoints = dir.checkpoints();
     let mut p = match to {
-        None => pending(dir, files.len(), &checkpoints, state, opts)?,
+        None => pending(dir, files.len(), checkpoints, state, opts)?,
         Some((v, idx)) => {
             if checkpoints[idx + 1..].iter().any(|&c| c) {
-                pending(dir, idx + 1, &checkpoints, state, opts)?
+                pending(dir, idx + 1, checkpoints, state, opts)?
             } else {
-                let mut p = pending(dir, files.len(), &checkpoints, state, opts)?;
+                let mut p = pending(dir, files.len(), checkpoints, state, opts)?;
                 if !p.files.is_empty() {
                     let Some(last) = p.files.iter().rposition(|&i| files[i].version() == v) else {
                         return Err(PlanError::VersionNotFound { version: v.clone(), suggestion: None });
@@ -1074,7 +1073,7 @@ pub fn plan(dir: &Directory, state: &DbState, opts: &PlanOptions) -> Result<Plan
         p.baseline.as_ref().map(|b| b.version.clone()).or_else(|| state.revisions.last().map(|r| r.version.clone()));
     let mut plan = Plan {
         digest: String::new(),
-        sum: format!("h1:{total}"),
+        sum: format!("h1:{}", dir.sum_total()),
         dialect: dir.dialect(),
         options: opts.clone(),
         current,
@@ -1085,35 +1084,6 @@ pub fn plan(dir: &Directory, state: &DbState, opts: &PlanOptions) -> Result<Plan
     };
     plan.digest = digest(&plan, state);
     Ok(plan)
-}
-
-/// Whether `text` is exactly `sum` rendered (`SumFile::render`, whose
-/// first line holds `total`), without building the text.
-fn is_rendered(sum: &SumFile, total: &str, text: &[u8]) -> bool {
-    fn take(rest: &mut &[u8], parts: &[&[u8]]) -> bool {
-        for p in parts {
-            match rest.strip_prefix(*p) {
-                Some(r) => *rest = r,
-                None => return false,
-            }
-        }
-        true
-    }
-    let mut rest = text;
-    take(&mut rest, &[b"h1:", total.as_bytes(), b"\n"])
-        && sum.entries().iter().all(|e| take(&mut rest, &[e.name.as_bytes(), b" h1:", e.hash.as_bytes(), b"\n"]))
-        && rest.is_empty()
-}
-
-/// [`MigrationFile::is_checkpoint`], without parsing the header of a file
-/// whose leading comment lines hold no `atlas:` at all.
-fn is_checkpoint(f: &MigrationFile) -> bool {
-    let bytes = f.bytes();
-    let mut end = 0;
-    while bytes[end..].starts_with(b"#") || bytes[end..].starts_with(b"--") {
-        end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |i| end + i + 1);
-    }
-    bytes[..end].windows(6).any(|w| w == b"atlas:") && f.is_checkpoint()
 }
 
 fn plan_file(
@@ -1205,34 +1175,25 @@ fn digest(plan: &Plan, state: &DbState) -> String {
                 self.1.clear();
             }
         }
-        fn field(&mut self, b: &[u8]) {
-            self.raw(&(b.len() as u64).to_le_bytes());
-            self.raw(b);
-        }
-        fn text(&mut self, s: &str) {
-            self.field(s.as_bytes());
-        }
-        /// `n` in decimal.
+        /// `n` as an unsigned LEB128 varint (7 bits a byte, low first,
+        /// high bit set on all but the last): self-delimiting, one byte
+        /// below 128.
         fn num(&mut self, mut n: u64) {
-            let mut d = [0u8; 20];
-            let mut i = d.len();
-            loop {
-                i -= 1;
-                d[i] = b'0' + (n % 10) as u8;
-                n /= 10;
-                if n == 0 {
-                    break;
-                }
+            while n >= 0x80 {
+                self.1.push((n as u8) | 0x80);
+                n >>= 7;
             }
-            self.field(&d[i..]);
+            self.1.push(n as u8);
         }
-    }
-    impl W {
-        /// A count: 8 bytes little-endian.
         fn count(&mut self, n: usize) {
-            self.raw(&(n as u64).to_le_bytes());
+            self.num(n as u64);
         }
-        /// An optional value: a 0 byte, or a 1 byte and the field.
+        /// The length, then the bytes.
+        fn text(&mut self, s: &str) {
+            self.count(s.len());
+            self.raw(s.as_bytes());
+        }
+        /// An optional value: a 0 byte, or a 1 byte and the value.
         fn opt(&mut self, v: Option<&str>) {
             match v {
                 None => self.raw(&[0]),

@@ -3,7 +3,6 @@
 use super::{pending, DbState, PlanError, PlanOptions, Revision, RevisionType};
 use crate::dir::{Directory, MigrationFile};
 use crate::report::{FileRef, RevisionChange, SetReport};
-use crate::sum::SumFile;
 use serde::{Deserialize, Serialize};
 
 /// Where a database stands against a directory (Atlas's `MigrateStatus`).
@@ -51,10 +50,9 @@ fn refs<'a>(files: impl IntoIterator<Item = &'a MigrationFile>) -> Vec<FileRef> 
 /// an error.
 pub fn status(dir: &Directory, state: &DbState) -> Result<Status, PlanError> {
     let state = &*super::without_cloud_row(state);
-    let sum = dir.computed_sum();
-    SumFile::validate(sum, dir.sum_file(), dir.files().len()).map_err(|e| PlanError::from_sum(&e))?;
+    dir.verify(None).map_err(|e| PlanError::from_sum(&e))?;
     let files = dir.files();
-    let checkpoints: Vec<bool> = files.iter().map(MigrationFile::is_checkpoint).collect();
+    let checkpoints = dir.checkpoints();
     let mut rep = Status::default();
     if state.table_missing {
         let from = checkpoints.iter().rposition(|&c| c).unwrap_or(0);
@@ -62,7 +60,7 @@ pub fn status(dir: &Directory, state: &DbState) -> Result<Status, PlanError> {
         rep.pending = rep.available.clone();
     } else {
         rep.applied.clone_from(&state.revisions);
-        match pending(dir, files.len(), &checkpoints, state, &PlanOptions::default()) {
+        match pending(dir, files.len(), checkpoints, state, &PlanOptions::default()) {
             Ok(p) => rep.pending = refs(p.files.iter().map(|&i| &files[i])),
             Err(PlanError::NonLinear { out_of_order, pending }) => {
                 let by_name = |names: &[String]| names.iter().filter_map(|n| dir.file(n)).map(FileRef::of).collect();
@@ -137,7 +135,7 @@ pub fn set(dir: &Directory, revisions: &[Revision], version: Option<&str>) -> Re
     let revisions: Vec<&Revision> =
         revisions.iter().filter(|r| r.version != super::revision::CLOUD_IDENTIFIER_VERSION).collect();
     let sum = dir.computed_sum();
-    SumFile::validate(sum, dir.sum_file(), dir.files().len()).map_err(|e| PlanError::from_sum(&e))?;
+    dir.verify(None).map_err(|e| PlanError::from_sum(&e))?;
     let files = dir.files();
     let version = match version {
         None if !revisions.is_empty() => files.last().map(|f| f.version().to_string()).unwrap_or_default(),

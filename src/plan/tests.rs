@@ -1,5 +1,6 @@
 use super::*;
 use crate::report::apply_text;
+use crate::sum::SumFile;
 
 fn dir(files: &[(&str, &str)]) -> Directory {
     let mut sorted = files.to_vec();

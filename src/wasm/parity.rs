@@ -33,7 +33,7 @@ pub const REVISIONS: &str = r#"[
 pub const OPTIONS: &str = r#"{"execOrder":"non-linear","txMode":"file"}"#;
 
 /// The digest of that plan, on every platform.
-pub const DIGEST: &str = "sha256:3a522fddace89d5d9a7f62aba36e7e27bedbf7d5ebf3067e411606bc99a1653c";
+pub const DIGEST: &str = "sha256:669cd33b20a32deb191ac97f491f07aa20ec6702e2823f471a0e9353ec32fa4b";
 
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
