@@ -39,7 +39,7 @@ if (!existsSync(pkgEntry)) {
   console.error("pkg/node.mjs is missing: build the package first with `make pkg`.");
   process.exit(2);
 }
-const { Directory, sha256, splitStatements, splitFile, statementSpans, plan } = await import(pkgEntry.href);
+const { Directory, sha256, splitStatements, splitFile, statementSpans, plan, Revisions } = await import(pkgEntry.href);
 
 // ---- arguments -------------------------------------------------------------
 
@@ -500,6 +500,21 @@ if (want("plan")) {
       { label: "dir.sum() (the hashing planning cannot skip)", bytes, run: () => dir.sum() },
       { label: "plan(dir, 10,000 revisions): nothing pending", bytes, run: () => digest(plan(dir, revisions)) },
       { label: "plan(dir, 9,000 revisions): 1,000 files pending", bytes, run: () => digest(plan(dir, some)) },
+      // The rows read once (`new Revisions(rows)`), then planned.
+      {
+        label: "revisions.plan(dir): 10,000 revisions loaded once, nothing pending",
+        bytes,
+        before: () => new Revisions(revisionsText),
+        run: (db) => digest(db.plan(dir)),
+        after: (db) => db.free(),
+      },
+      {
+        label: "revisions.plan(dir): 9,000 revisions loaded once, 1,000 files pending",
+        bytes,
+        before: () => new Revisions(someText),
+        run: (db) => digest(db.plan(dir)),
+        after: (db) => db.free(),
+      },
       // The rows as JSON text, as a revisions response body arrives.
       { label: "plan(dir, JSON text of 10,000 revisions): nothing pending", bytes, run: () => digest(plan(dir, revisionsText)) },
       { label: "plan(dir, JSON text of 9,000 revisions): 1,000 files pending", bytes, run: () => digest(plan(dir, someText)) },

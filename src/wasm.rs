@@ -1304,6 +1304,50 @@ pub fn status_js(dir: &Directory, revisions: RevisionsArg) -> Result<StatusJs, J
     Ok(StatusJs { inner })
 }
 
+/// A database state read once: the rows of `atlas_schema_revisions` (as
+/// objects, as their JSON text, or a `DbState`), converted into the module
+/// when it is built. Planning the same state more than once (other
+/// options, another directory version) then costs only the planning:
+/// reading 10,000 rows is most of the time of a plan.
+///
+/// ```js
+/// const db = new Revisions(await (await fetch(revisionsUrl)).text());
+/// const preview = db.plan(dir, { toVersion: "20240102000000" });
+/// ```
+#[wasm_bindgen(js_name = Revisions)]
+pub struct RevisionsState {
+    inner: DbState,
+}
+
+#[wasm_bindgen(js_class = Revisions)]
+impl RevisionsState {
+    /// Reads the rows (or a `DbState`, or their JSON text); throws a
+    /// `StrataError` naming the row and field that cannot be read.
+    #[wasm_bindgen(constructor)]
+    pub fn new(revisions: RevisionsArg) -> Result<RevisionsState, JsValue> {
+        Ok(RevisionsState { inner: db_state_from_js(revisions.into())? })
+    }
+
+    /// The number of revision rows.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.inner.revisions.len()
+    }
+
+    /// `plan(dir, this, options)`, without reading the rows again.
+    pub fn plan(&self, dir: &Directory, options: Option<PlanOptionsArg>) -> Result<PlanJs, JsValue> {
+        let options = plan_options_from_js(options.map(JsValue::from))?;
+        let inner = crate::plan::plan(&dir.inner, &self.inner, &options).map_err(|e| throw(e.to_error()))?;
+        Ok(PlanJs { inner })
+    }
+
+    /// `status(dir, this)`, without reading the rows again.
+    pub fn status(&self, dir: &Directory) -> Result<StatusJs, JsValue> {
+        let inner = crate::plan::status(&dir.inner, &self.inner).map_err(|e| throw(e.to_error()))?;
+        Ok(StatusJs { inner })
+    }
+}
+
 /// The result of `status`. `JSON.stringify(status)` gives the report
 /// document.
 #[wasm_bindgen(js_name = Status)]

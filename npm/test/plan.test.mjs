@@ -3,7 +3,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Directory, plan, status, Executor, revisionsTableSql, renderReport } from "../../pkg/node.mjs";
+import { Directory, plan, status, Executor, Revisions, revisionsTableSql, renderReport } from "../../pkg/node.mjs";
 import { ROOT, entries } from "./helpers.mjs";
 
 const EXAMPLE = join(ROOT, "examples", "migrations");
@@ -230,6 +230,19 @@ describe("revision rows", () => {
     assert.equal(a.files[0].revision.executedAt, "2024-01-16 10:20:31+00:00");
     // Other columns are ignored.
     assert.equal(plan(example(), rows.map((r) => ({ ...r, id: 7 }))).digest, a.digest);
+  });
+
+  test("the JSON text and a Revisions read once plan the same as the objects", () => {
+    const a = plan(example(), JSON.parse(SQLITE_JSON));
+    assert.equal(plan(example(), SQLITE_JSON).digest, a.digest);
+    const db = new Revisions(SQLITE_JSON);
+    assert.equal(db.length, 2);
+    const dir = example();
+    assert.equal(db.plan(dir).digest, a.digest);
+    assert.equal(db.plan(dir, { amount: 1 }).files.length, 1, "planned again with other options");
+    assert.equal(db.status(dir).toText(), status(dir, JSON.parse(SQLITE_JSON)).toText());
+    assert.equal(new Revisions(JSON.parse(SQLITE_JSON)).plan(dir).digest, a.digest);
+    throws(() => new Revisions([{ version: "1", applied: -1 }]), { message: /^revisions\[0\]\.applied: / });
   });
 
   test("bad rows are errors that name the row and the field", () => {
