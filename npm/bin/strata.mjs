@@ -82,7 +82,7 @@ Options:
                          rows, such as the output of
                            sqlite3 -json app.db 'SELECT * FROM atlas_schema_revisions ORDER BY version'
                          (an empty file is no rows), or an object
-                         {"revisions": [...], "notClean": "found table \"users\""}
+                         {"revisions": [...], "notClean": "found table \\"users\\""}
                          for a database that has objects but no revisions
   --dir DIR              the migration directory (default: migrations)
   --dialect D            generic (default), mysql, postgres, sqlite or
