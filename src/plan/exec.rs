@@ -465,6 +465,11 @@ impl Executor {
     fn exec_from(&mut self, f: usize, s: usize) {
         let file = &self.plan.files[f];
         if s >= file.statements.len() {
+            // A resumed file whose statement count changed since its first
+            // attempt: Atlas keeps the old `total`, so the row stays
+            // "partial" and every later run fails on it (Atlas panics). The
+            // file is complete: record it so, for both tools.
+            self.rev.total = self.rev.applied;
             self.rev.partial_hashes = None;
             self.rev.execution_time = self.now - self.last_write;
             self.final_write(f, false);

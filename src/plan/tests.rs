@@ -253,3 +253,21 @@ fn dry_run_asks_the_driver_for_nothing() {
     assert_eq!(r.applied[0].statements.len(), 2);
     assert!(apply_text(r).contains("  -- ok (0s)\n"));
 }
+
+#[test]
+fn a_resumed_file_whose_statement_count_changed_completes_its_row() {
+    // Fails at statement 2 of 3 without a transaction, then the fix drops
+    // the third statement: the row is complete afterwards (Atlas would keep
+    // total = 3 and fail on this row on every later run).
+    let v1 = "-- atlas:txmode none\n\nCREATE TABLE a(x int);\nBROKEN;\nCREATE TABLE c(x int);\n";
+    let d = dir(&[("1_a.sql", v1)]);
+    let mut rows = Vec::new();
+    run(plan(&d, &DbState::default(), &PlanOptions::default()).unwrap(), &mut rows, Some("BROKEN;"));
+    assert_eq!((rows[0].applied, rows[0].total), (1, 3));
+    let d = dir(&[("1_a.sql", "-- atlas:txmode none\n\nCREATE TABLE a(x int);\nCREATE TABLE b(x int);\n")]);
+    let p = plan(&d, &DbState { revisions: rows.clone(), ..DbState::default() }, &PlanOptions::default()).unwrap();
+    let (_, ex) = run(p, &mut rows, None);
+    assert_eq!(ex.error(), None);
+    assert_eq!((rows[0].applied, rows[0].total, rows[0].partial_hashes.as_ref()), (2, 2, None));
+    assert!(plan(&d, &DbState { revisions: rows, ..DbState::default() }, &PlanOptions::default()).unwrap().is_empty());
+}
