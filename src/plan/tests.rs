@@ -271,3 +271,22 @@ fn a_resumed_file_whose_statement_count_changed_completes_its_row() {
     assert_eq!((rows[0].applied, rows[0].total, rows[0].partial_hashes.as_ref()), (2, 2, None));
     assert!(plan(&d, &DbState { revisions: rows, ..DbState::default() }, &PlanOptions::default()).unwrap().is_empty());
 }
+
+#[test]
+fn a_row_claiming_every_statement_applied_renders_without_overflow() {
+    // Found by the `plan` fuzz target: `applied` is a u64 (a bigint column),
+    // so a partial row may claim up to u64::MAX applied statements; on
+    // 32-bit targets any count above u32::MAX clamps to usize::MAX. The
+    // plan refuses the file, and its notes must still render.
+    let d = dir(&[("1_a.sql", "SELECT 1;\nSELECT 2;\n")]);
+    for applied in [u64::MAX, i64::MAX as u64] {
+        let row = Revision { applied, total: 2, ..rev("1") };
+        let p = plan(&d, &DbState { revisions: vec![row], ..DbState::default() }, &PlanOptions::default()).unwrap();
+        let skip = usize::try_from(applied).unwrap_or(usize::MAX);
+        assert_eq!(p.files[0].skip, skip);
+        assert!(matches!(p.files[0].error, Some(PlanError::HistoryChanged { statement: 1, .. })));
+        let note = format!("resumes at statement {} of 2", skip as u128 + 1);
+        assert!(crate::report::plan_text(&p).contains(&note), "{}", crate::report::plan_text(&p));
+        assert!(crate::report::plan_markdown(&p).contains(&note));
+    }
+}

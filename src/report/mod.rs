@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize};
 pub(crate) fn file_notes(f: &crate::plan::PlannedFile) -> Vec<String> {
     let mut notes = Vec::new();
     if f.skip > 0 {
-        notes.push(format!("resumes at statement {} of {}", f.skip + 1, f.statements.len()));
+        // `skip` comes from the row's `applied` and may be as large as
+        // `usize::MAX` (clamped on 32-bit targets): count in u128.
+        notes.push(format!("resumes at statement {} of {}", f.skip as u128 + 1, f.statements.len()));
     }
     if f.out_of_order {
         notes.push("out of order".into());
