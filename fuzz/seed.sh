@@ -228,7 +228,11 @@ if [ -f "$apply/executor-cases.json" ]; then
       bytes "$(sel 1.a)" 0 0 2 2 0 0 0 "$(sel 2.10.x-20)" 0 0 1 1 0 0 0 "$(sel 3)" 0 0 1 128 1 1 0; } | put plan
     { bytes 1 0 0 0 $((1 | 16)) 6 "$(sel 1.a)" 0 0 0 0 3 0 0; files_of "$sub"; } | put plan
     { bytes 2 0 0 0 $((4 | 8 | 128)) 2 0 "$(sel 3)" 1 "$(sel 2.10.x-20)" 0 3 0 0; files_of "$sub"; } | put plan
-    n=$((n + 3))
+    # The regression of report::file_notes: a partial row with u64::MAX
+    # applied statements (applied byte 0xfe).
+    { bytes 0 0 0 0 64 0 0 0 0 0 3 3 0 0; files_of "$sub"
+      bytes "$(sel 1.a)" 0 0 2 2 0 0 0 "$(sel 2.10.x-20)" 0 0 1 1 0 0 0 "$(sel 3)" 0 0 254 2 0 0 0; } | put plan
+    n=$((n + 4))
     echo "plan: $n seeds"
 else
     echo "plan: no $apply/executor-cases.json, no seeds" >&2
