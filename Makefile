@@ -124,7 +124,7 @@ bench: pkg
 
 fuzz: fuzz-tools
 	fuzz/seed.sh
-	cd fuzz && for t in lex sum_parse directory directive; do \
+	cd fuzz && for t in lex sum_parse directory directive plan; do \
 		cargo +$(CARGO_FUZZ_TOOLCHAIN) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096; \
 	done
 
