@@ -259,13 +259,10 @@ impl Directory {
         let mut sum = None;
         for (name, bytes) in entries {
             let name = name.into();
-            check_name(&name)?;
+            check_entry_name(&name)?;
             let bytes = bytes.into();
             if bytes.len() as u64 > options.max_file_size {
                 return Err(DirError::TooLarge { file: name, size: bytes.len() as u64, limit: options.max_file_size });
-            }
-            if is_migration_name(&name) {
-                check_sum_representable(&name)?;
             }
             if name == SUM_FILE_NAME {
                 if sum.is_some() {
@@ -365,6 +362,17 @@ impl Directory {
 /// Whether Atlas treats `name` as a migration file (`*.sql`).
 pub fn is_migration_name(name: &str) -> bool {
     name.ends_with(".sql")
+}
+
+/// Checks a directory entry name as [`Directory::new`] does: a plain file
+/// name (no `/`, `\\`, `..` or NUL) and, for a migration file, one that
+/// `atlas.sum` can represent. The registry checks manifests with it.
+pub fn check_entry_name(name: &str) -> Result<(), DirError> {
+    check_name(name)?;
+    if is_migration_name(name) {
+        check_sum_representable(name)?;
+    }
+    Ok(())
 }
 
 fn check_name(name: &str) -> Result<(), DirError> {

@@ -34,6 +34,8 @@
 //! * [`directive`]: `-- atlas:<name>` directive matching.
 //! * [`plan`]: pending files against a revisions table, the plan digest,
 //!   the sans-IO executor, `status` and `set`, and the revisions table.
+//! * [`registry`]: blob addresses and version manifests: what a registry
+//!   accepts and how a fetched version is checked before use.
 //! * [`report`]: the report document and its text, JSON and Markdown
 //!   renderings.
 //! * [`error`]: one flat error shape (code, message, file, line, hint) for
@@ -46,6 +48,7 @@ pub mod directive;
 pub mod error;
 pub mod lex;
 pub mod plan;
+pub mod registry;
 pub mod report;
 pub mod sum;
 mod text;
