@@ -51,6 +51,8 @@ pub mod plan;
 pub mod registry;
 pub mod report;
 pub mod sum;
+#[cfg(test)]
+mod test_util;
 mod text;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,19 +1,6 @@
 use super::*;
 use crate::report::apply_text;
-use crate::sum::SumFile;
-
-fn dir(files: &[(&str, &str)]) -> Directory {
-    let mut sorted = files.to_vec();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
-    let sum = SumFile::compute(sorted.iter().map(|(n, c)| (*n, c.as_bytes()))).render();
-    Directory::new(
-        files
-            .iter()
-            .map(|(n, c)| (n.to_string(), c.as_bytes().to_vec()))
-            .chain([("atlas.sum".to_string(), sum.into_bytes())]),
-    )
-    .unwrap()
-}
+use crate::test_util::dir_with_sum as dir;
 
 fn rev(v: &str) -> Revision {
     Revision { version: v.into(), kind: RevisionType::EXECUTE, ..Revision::default() }
