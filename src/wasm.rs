@@ -1085,25 +1085,31 @@ fn db_state_from_js(v: JsValue) -> Result<DbState, JsValue> {
 /// object, with no JS objects in between.
 fn db_state_from_json(text: &str) -> Result<DbState, JsValue> {
     use serde::Deserialize;
-    let v = json::parse(text).map_err(|at| {
-        usage(
-            "invalid-revisions",
-            format!("the revisions text is not JSON strata reads (stopped at byte {at}; numbers must be integers)"),
-            REVISIONS_HINT,
-        )
-    })?;
-    let bad =
-        |e: serde::de::value::Error| usage("invalid-revisions", format!("invalid revisions: {e}"), REVISIONS_HINT);
-    match v {
+    // Fast path: the small reader straight into the core's types.
+    let fast = json::parse(text).ok().and_then(|v| match v {
         json::Value::Arr(_) => {
-            Ok(DbState { revisions: Vec::<Revision>::deserialize(v).map_err(bad)?, ..DbState::default() })
+            Vec::<Revision>::deserialize(v).ok().map(|revisions| DbState { revisions, ..DbState::default() })
         }
-        json::Value::Obj(_) => DbState::deserialize(v).map_err(bad),
-        _ => Err(usage(
+        json::Value::Obj(_) => DbState::deserialize(v).ok(),
+        _ => None,
+    });
+    if let Some(state) = fast {
+        return Ok(state);
+    }
+    // Anything else (fractions, a wrong type, bad JSON) goes through the
+    // engine's parser and the object path, whose errors name the row and
+    // field, or the JSON syntax error.
+    match js_sys::JSON::parse(text) {
+        Ok(v) if !v.is_string() => db_state_from_js(v),
+        Ok(_) => Err(usage(
             "invalid-revisions",
             "the revisions text must hold an array of rows or a {revisions, notClean} object".into(),
             REVISIONS_HINT,
         )),
+        Err(e) => {
+            let msg = e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_default();
+            Err(usage("invalid-revisions", format!("the revisions are not JSON: {msg}"), REVISIONS_HINT))
+        }
     }
 }
 

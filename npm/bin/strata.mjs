@@ -246,7 +246,7 @@ const REVISIONS_HINT =
   "pass a JSON array of atlas_schema_revisions rows (sqlite3 -json app.db 'SELECT * FROM atlas_schema_revisions ORDER BY version'), or {\"revisions\": [...], \"notClean\": \"...\"}";
 
 /**
- * Reads the --revisions file ('-': stdin) as JSON. An empty file is no rows:
+ * Reads the --revisions file ('-': stdin), JSON text. An empty file is no rows:
  * `sqlite3 -json` prints nothing for an empty table.
  */
 function readRevisions(file) {
@@ -258,12 +258,8 @@ function readRevisions(file) {
   } catch (e) {
     throw new IoError(`read file ${JSON.stringify(label)}: ${e.code ?? e.message}`, "pass the JSON file of atlas_schema_revisions rows with --revisions ('-' for stdin)");
   }
-  if (text.trim() === "") return { label, state: [] };
-  try {
-    return { label, state: JSON.parse(text) };
-  } catch (e) {
-    throw new IoError(`${label}: the revisions are not JSON: ${e.message}`, REVISIONS_HINT);
-  }
+  // The text goes to the core as is: it reads JSON text faster than objects.
+  return { label, state: text.trim() === "" ? "[]" : text };
 }
 
 /** Option errors of the core that are usage errors of the command. */
@@ -292,7 +288,8 @@ function planning(fn, directory, label) {
     return fn();
   } catch (e) {
     if (OPTION_ERRORS.has(e?.code)) throw new UsageError(`${e.message}; ${e.hint}`);
-    if (e?.code === "invalid-revisions") throw new IoError(`${label}: ${e.message}`, e.hint);
+    // The file's hint says how to produce one.
+    if (e?.code === "invalid-revisions") throw new IoError(`${label}: ${e.message}`, REVISIONS_HINT);
     if (typeof e?.code === "string" && e.code.startsWith("checksum")) {
       const v = directory.verify();
       if (!v.ok) throw new ReportedError(v.report);

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Directory, plan, status, Executor, Revisions, revisionsTableSql, renderReport } from "../../pkg/node.mjs";
 import { ROOT, entries } from "./helpers.mjs";
+import initSqlJs from "sql.js";
 
 const EXAMPLE = join(ROOT, "examples", "migrations");
 const enc = new TextEncoder();
@@ -255,10 +256,12 @@ describe("revision rows", () => {
     throws(() => plan(example(), [null]), { message: "revisions[0] is null, not a revision row object" });
     throws(() => plan(example(), { revisions: {} }), { code: "invalid-revisions" });
     throws(() => plan(example(), { rows: [] }), { code: "invalid-revisions", message: /unknown database state key "rows"/ });
-    throws(() => plan(example(), "[{]"), { code: "invalid-revisions", message: /not JSON strata reads \(stopped at byte 2/ });
-    throws(() => plan(example(), '[{"version":"1","applied":1.5}]'), { code: "invalid-revisions", message: /numbers must be integers/ });
-    throws(() => plan(example(), '[{"version":"1","applied":"x"}]'), { code: "invalid-revisions", message: /^invalid revisions: / });
-    throws(() => plan(example(), "7"), { code: "invalid-revisions", message: /an array of rows or a \{revisions, notClean\} object/ });
+    throws(() => plan(example(), "[{]"), { code: "invalid-revisions", message: /^the revisions are not JSON: / });
+    throws(() => plan(example(), '[{"version":"1","applied":1.5}]'), { code: "invalid-revisions", message: /^revisions\[0\]\.applied: / });
+    throws(() => plan(example(), '[{"version":"1","applied":"x"}]'), { code: "invalid-revisions", message: /^revisions\[0\]\.applied: / });
+    throws(() => plan(example(), '"x"'), { code: "invalid-revisions", message: /an array of rows or a \{revisions, notClean\} object/ });
+    throws(() => plan(example(), "7"), { code: "invalid-revisions" });
+    assert.equal(plan(example(), '[{"version":"20240101000000","applied":1.0,"total":2.0}]').files[0].skip, 1, "whole floats from the object path");
     assert.equal(plan(example(), "[]").files.length, 4, "JSON text of no rows: a fresh database");
     throws(() => plan(example()), { code: "invalid-revisions" });
   });
@@ -327,58 +330,53 @@ describe("status", () => {
 });
 
 /**
- * A fake database in JavaScript, enough for the executor: the revisions
- * table with Atlas's upsert (executed_at and description kept on update),
- * transactions as snapshots, and statements that fail on demand.
+ * A JavaScript driver on a real SQLite (sql.js: SQLite compiled to wasm):
+ * it creates, reads and upserts the revisions table with the core's SQL
+ * and runs every statement for real. `log` records the steps.
  */
-class FakeDb {
-  constructor({ rows = [], fail = () => false } = {}) {
-    this.rows = new Map(rows.map((r) => [r.version, { ...r }]));
-    this.fail = fail;
-    this.log = [];
-    this.snapshot = null;
+const SQL = await initSqlJs();
+class SqliteDriver {
+  constructor() {
+    this.db = new SQL.Database();
     this.sql = revisionsTableSql("sqlite");
+    this.db.run(this.sql.createTable);
+    this.log = [];
   }
   /** Does what a step asks; throws the database's message on failure. */
   run(step, plan) {
     switch (step.kind) {
       case "begin":
-        this.log.push("begin");
-        this.snapshot = new Map([...this.rows].map(([k, v]) => [k, { ...v }]));
-        return;
       case "commit":
-        this.log.push("commit");
-        this.snapshot = null;
-        return;
       case "rollback":
-        this.log.push("rollback");
-        this.rows = this.snapshot;
-        this.snapshot = null;
+        this.log.push(step.kind);
+        this.db.run(step.kind.toUpperCase());
         return;
-      case "execute": {
+      case "execute":
         assert.equal(step.sql, plan.files[step.file].statements[step.statement].text);
         this.log.push(`execute ${step.file}.${step.statement}`);
-        if (this.fail(step.sql)) throw new Error(`near "${step.sql.slice(0, 6)}": syntax error`);
+        this.db.run(step.sql);
         return;
-      }
       case "writeRevision": {
         const r = step.revision;
         // What a driver binds: the row in the upsert's column order.
         const camel = (c) => c.replace(/_(\w)/g, (_, x) => x.toUpperCase());
         const params = this.sql.columns.map((c) => (c === "partial_hashes" ? (r.partialHashes === null ? null : JSON.stringify(r.partialHashes)) : r[camel(c)]));
-        assert.equal(params.length, 12);
-        assert.equal((this.sql.upsert.match(/\?/g) ?? []).length, 12);
         this.log.push(`write ${r.version} ${r.applied}/${r.total}`);
-        const old = this.rows.get(r.version);
-        this.rows.set(r.version, old ? { ...r, description: old.description, executedAt: old.executedAt } : { ...r });
+        this.db.run(this.sql.upsert, params);
         return;
       }
       default:
         throw new Error(`unexpected step ${step.kind}`);
     }
   }
+  /** The rows as the table holds them (column names, as `sqlite3 -json` prints them). */
+  rows() {
+    const [res] = this.db.exec(this.sql.select);
+    return res ? res.values.map((v) => Object.fromEntries(res.columns.map((c, i) => [c, v[i]]))) : [];
+  }
+  /** The rows with the hash list parsed, for assertions. */
   revisions() {
-    return [...this.rows.values()].sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+    return this.rows().map((r) => ({ ...r, partial_hashes: r.partial_hashes === null ? null : JSON.parse(r.partial_hashes) }));
   }
 }
 
@@ -404,7 +402,7 @@ describe("the executor with a JavaScript driver", () => {
   test("runs a plan: Atlas's steps, rows and output", () => {
     const dir = small({ "1_a.sql": "CREATE TABLE a (id int);\n", "2_b.sql": "CREATE TABLE b (id int);\nCREATE TABLE c (id int);\n" });
     const p = plan(dir, []);
-    const db = new FakeDb();
+    const db = new SqliteDriver();
     // A file's time runs from its "started" write to the next file's (Atlas's log).
     const ex = drive(p, db, { options: { operatorVersion: "test 1.0" } });
     assert.deepEqual(db.log, [
@@ -413,11 +411,11 @@ describe("the executor with a JavaScript driver", () => {
     ]);
     assert.equal(ex.error, undefined);
     const rows = db.revisions();
-    assert.deepEqual(rows.map((r) => [r.version, r.type, r.applied, r.total, r.partialHashes, r.error, r.operatorVersion]), [
+    assert.deepEqual(rows.map((r) => [r.version, r.type, r.applied, r.total, r.partial_hashes, r.error, r.operator_version]), [
       ["1", 2, 1, 1, null, "", "test 1.0"],
       ["2", 2, 2, 2, null, "", "test 1.0"],
     ]);
-    assert.equal(rows[0].executedAt, "2024-01-16T10:20:30.002Z");
+    assert.equal(rows[0].executed_at, "2024-01-16T10:20:30.002Z", "the first write's time is kept");
     assert.equal(rows[0].hash, p.files[0].hash);
     assert.equal(
       ex.toText(),
@@ -432,7 +430,8 @@ describe("the executor with a JavaScript driver", () => {
     assert.equal(renderReport(doc), ex.toText());
     assert.equal(renderReport(JSON.stringify(doc)), ex.toText());
     // Applied: the next plan is empty.
-    assert.equal(plan(dir, db.revisions()).isEmpty, true);
+    assert.equal(plan(dir, db.rows()).isEmpty, true);
+    assert.deepEqual(db.db.exec("SELECT name FROM sqlite_master WHERE name IN ('a', 'b', 'c') ORDER BY name")[0].values.flat(), ["a", "b", "c"]);
   });
 
   test("a failing statement: rollback per file, or a partial row that the next plan resumes", () => {
@@ -441,32 +440,31 @@ describe("the executor with a JavaScript driver", () => {
       "2_b.sql": "CREATE TABLE b (id int);\nCREATE TABLE bad;\nCREATE TABLE c (id int);\n",
     });
     // tx mode file: file 2's rows are rolled back; file 1 stays.
-    const db = new FakeDb({ fail: (sql) => sql === "CREATE TABLE bad;" });
+    const db = new SqliteDriver();
     const ex = drive(plan(dir, []), db);
-    assert.equal(ex.error, 'sql/migrate: executing statement "CREATE TABLE bad;" from version "2": near "CREATE": syntax error');
+    assert.equal(ex.error, 'sql/migrate: executing statement "CREATE TABLE bad;" from version "2": near ";": syntax error');
     assert.deepEqual(db.log.slice(-4), ["write 2 1/3", "execute 1.1", "write 2 1/3", "rollback"]);
     assert.deepEqual(db.revisions().map((r) => r.version), ["1"]);
-    assert.ok(ex.toText().endsWith('    -> CREATE TABLE bad;\n    near "CREATE": syntax error\n\n  -------------------------\n  -- 22ms\n  -- 1 migration ok, 1 with errors\n  -- 2 sql statements ok, 1 with errors\n'), ex.toText());
+    assert.ok(ex.toText().endsWith('    -> CREATE TABLE bad;\n    near ";": syntax error\n\n  -------------------------\n  -- 22ms\n  -- 1 migration ok, 1 with errors\n  -- 2 sql statements ok, 1 with errors\n'), ex.toText());
     assert.equal(ex.report().apply.error, ex.error);
     // tx mode none: the row keeps the applied statement and the error.
-    const db2 = new FakeDb({ fail: (sql) => sql === "CREATE TABLE bad;" });
+    const db2 = new SqliteDriver();
     drive(plan(dir, [], { txMode: "none" }), db2);
     assert.ok(!db2.log.includes("begin"));
     const partial = db2.revisions()[1];
-    assert.deepEqual([partial.applied, partial.total, partial.error, partial.errorStmt, partial.partialHashes.length], [1, 3, 'near "CREATE": syntax error', "CREATE TABLE bad;", 1]);
-    assert.match(status(dir, db2.revisions()).toText(), /Current Version: 2 \(1 statements applied\)/);
+    assert.deepEqual([partial.applied, partial.total, partial.error, partial.error_stmt, partial.partial_hashes.length], [1, 3, 'near ";": syntax error', "CREATE TABLE bad;", 1]);
+    assert.match(status(dir, db2.rows()).toText(), /Current Version: 2 \(1 statements applied\)/);
     // Fix the statement (the applied one is unchanged) and re-hash: the run resumes.
     const fixed = small({
       "1_a.sql": "CREATE TABLE a (id int);\n",
       "2_b.sql": "CREATE TABLE b (id int);\nCREATE TABLE b2 (id int);\nCREATE TABLE c (id int);\n",
     });
-    const resume = plan(fixed, db2.revisions(), { txMode: "none" });
+    const resume = plan(fixed, db2.rows(), { txMode: "none" });
     assert.deepEqual(resume.files.map((f) => [f.name, f.skip]), [["2_b.sql", 1]]);
-    db2.fail = () => false;
     db2.log = [];
     const ex2 = drive(resume, db2);
     assert.deepEqual(db2.log, ["write 2 1/3", "execute 0.1", "write 2 2/3", "execute 0.2", "write 2 3/3", "write 2 3/3"]);
-    assert.deepEqual(db2.revisions().map((r) => [r.version, r.applied, r.total, r.error, r.partialHashes]), [["1", 1, 1, "", null], ["2", 3, 3, "", null]]);
+    assert.deepEqual(db2.revisions().map((r) => [r.version, r.applied, r.total, r.error, r.partial_hashes]), [["1", 1, 1, "", null], ["2", 3, 3, "", null]]);
     assert.match(ex2.toText(), /-- migrating version 2\n {4}-> CREATE TABLE b2 \(id int\);\n {4}-> CREATE TABLE c \(id int\);\n {2}-- ok/);
   });
 

@@ -61,6 +61,11 @@ fn json(path: &str) -> Result<Value, String> {
     serde_json::from_slice(bytes).map_err(|e| format!("{path}: {e}"))
 }
 
+/// The corpus file at `path`, or `None` with the reason recorded in `out`.
+fn corpus(path: &str, out: &mut Outcomes) -> Option<Value> {
+    json(path).map_err(|e| out.failures.push(e)).ok()
+}
+
 fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
@@ -332,13 +337,7 @@ fn execute(plan: Plan, double: &mut Double, operator: &str) -> Result<(Executor,
 /// baseline row written.
 pub fn check_pending_cases() -> Outcomes {
     let mut out = Outcomes::default();
-    let data = match json("atlas-apply/executor-cases.json") {
-        Ok(d) => d,
-        Err(e) => {
-            out.failures.push(e);
-            return out;
-        }
-    };
+    let Some(data) = corpus("atlas-apply/executor-cases.json", &mut out) else { return out };
     for c in data["pending_cases"].as_array().into_iter().flatten() {
         out.run += 1;
         let label = format!(
@@ -486,13 +485,7 @@ pub fn check_digests_golden() -> Outcomes {
 /// revision, an option or a file changes it.
 pub fn check_digest_stability() -> Outcomes {
     let mut out = Outcomes::default();
-    let data = match json("atlas-apply/executor-cases.json") {
-        Ok(d) => d,
-        Err(e) => {
-            out.failures.push(e);
-            return out;
-        }
-    };
+    let Some(data) = corpus("atlas-apply/executor-cases.json", &mut out) else { return out };
     for c in data["pending_cases"].as_array().into_iter().flatten() {
         let label = format!("digest of pending case {}", s(c, "name").unwrap_or("?"));
         let r = (|| -> Result<(), String> {
@@ -538,13 +531,7 @@ pub fn check_digest_stability() -> Outcomes {
 /// cannot be built with the Rust API and are reported as skipped.
 pub fn check_constructor_cases() -> Outcomes {
     let mut out = Outcomes::default();
-    let data = match json("atlas-apply/executor-cases.json") {
-        Ok(d) => d,
-        Err(e) => {
-            out.failures.push(e);
-            return out;
-        }
-    };
+    let Some(data) = corpus("atlas-apply/executor-cases.json", &mut out) else { return out };
     for (i, c) in data["constructor_cases"].as_array().into_iter().flatten().enumerate() {
         let given = &c["given"];
         let label = format!("executor-cases.json constructor_cases[{i}] ({})", s(c, "error").unwrap_or("?"));
@@ -581,13 +568,7 @@ pub fn check_constructor_cases() -> Outcomes {
 /// `revision_type_text`: the text of each revision type.
 pub fn check_revision_type_text() -> Outcomes {
     let mut out = Outcomes::default();
-    let data = match json("atlas-apply/executor-cases.json") {
-        Ok(d) => d,
-        Err(e) => {
-            out.failures.push(e);
-            return out;
-        }
-    };
+    let Some(data) = corpus("atlas-apply/executor-cases.json", &mut out) else { return out };
     for c in data["revision_type_text"]["cases"].as_array().into_iter().flatten() {
         out.run += 1;
         let t = c["type"].as_u64().unwrap_or(u64::MAX);
@@ -825,13 +806,7 @@ fn driver_from(desc: &str) -> Result<Double, String> {
 /// The 21 operations of `execute_sequence`, in order, on one store.
 pub fn check_execute_sequence() -> Outcomes {
     let mut out = Outcomes::default();
-    let data = match json("atlas-apply/executor-cases.json") {
-        Ok(d) => d,
-        Err(e) => {
-            out.failures.push(e);
-            return out;
-        }
-    };
+    let Some(data) = corpus("atlas-apply/executor-cases.json", &mut out) else { return out };
     let seq = &data["execute_sequence"];
     let dir = match executor_dir(&seq["dir"]) {
         Ok(d) => d,
@@ -925,13 +900,7 @@ fn write_predicate(desc: &str) -> Result<(WritePredicate, String), String> {
 /// stored error, an invalid directory.
 pub fn check_execute_cases() -> Outcomes {
     let mut out = Outcomes::default();
-    let data = match json("atlas-apply/executor-cases.json") {
-        Ok(d) => d,
-        Err(e) => {
-            out.failures.push(e);
-            return out;
-        }
-    };
+    let Some(data) = corpus("atlas-apply/executor-cases.json", &mut out) else { return out };
     for c in data["execute_cases"].as_array().into_iter().flatten() {
         out.run += 1;
         let label =
@@ -1018,13 +987,7 @@ fn report_from(m: &Value) -> Result<ApplyReport, String> {
 /// `render-cases.json` `migrate_apply`: the text of each report model.
 pub fn check_render_apply() -> Outcomes {
     let mut out = Outcomes::default();
-    let data = match json("atlas-apply/render-cases.json") {
-        Ok(d) => d,
-        Err(e) => {
-            out.failures.push(e);
-            return out;
-        }
-    };
+    let Some(data) = corpus("atlas-apply/render-cases.json", &mut out) else { return out };
     for c in data["migrate_apply"]["cases"].as_array().into_iter().flatten() {
         let label = format!(
             "render-cases.json migrate_apply {} (lines {})",
@@ -1057,13 +1020,7 @@ pub fn check_render_apply() -> Outcomes {
 /// `render-cases.json` `migrate_set`: the text of each set report.
 pub fn check_render_set() -> Outcomes {
     let mut out = Outcomes::default();
-    let data = match json("atlas-apply/render-cases.json") {
-        Ok(d) => d,
-        Err(e) => {
-            out.failures.push(e);
-            return out;
-        }
-    };
+    let Some(data) = corpus("atlas-apply/render-cases.json", &mut out) else { return out };
     for c in data["migrate_set"]["cases"].as_array().into_iter().flatten() {
         out.run += 1;
         let label = format!(
