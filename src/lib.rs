@@ -46,6 +46,7 @@
 pub mod dir;
 pub mod directive;
 pub mod error;
+mod json;
 pub mod lex;
 pub mod plan;
 pub mod registry;

@@ -1036,7 +1036,7 @@ fn revisions_from_js(v: &JsValue) -> Result<Vec<Revision>, JsValue> {
     // it does not take (a BigInt, a wrong type) goes the slow way, which
     // names the row and field.
     if let Some(text) = js_sys::JSON::stringify(v).ok().and_then(|s| s.as_string()) {
-        if let Ok(Ok(rows)) = json::parse(&text).map(<Vec<Revision> as serde::Deserialize>::deserialize) {
+        if let Ok(Ok(rows)) = crate::json::parse(&text).map(<Vec<Revision> as serde::Deserialize>::deserialize) {
             return Ok(rows);
         }
     }
@@ -1086,11 +1086,11 @@ fn db_state_from_js(v: JsValue) -> Result<DbState, JsValue> {
 fn db_state_from_json(text: &str) -> Result<DbState, JsValue> {
     use serde::Deserialize;
     // Fast path: the small reader straight into the core's types.
-    let fast = json::parse(text).ok().and_then(|v| match v {
-        json::Value::Arr(_) => {
+    let fast = crate::json::parse(text).ok().and_then(|v| match v {
+        crate::json::Value::Arr(_) => {
             Vec::<Revision>::deserialize(v).ok().map(|revisions| DbState { revisions, ..DbState::default() })
         }
-        json::Value::Obj(_) => DbState::deserialize(v).ok(),
+        crate::json::Value::Obj(_) => DbState::deserialize(v).ok(),
         _ => None,
     });
     if let Some(state) = fast {
@@ -1638,8 +1638,6 @@ pub fn render_report(doc: ReportArg) -> Result<String, JsValue> {
         ReportBody::Apply(a) => crate::report::apply_text(a),
     })
 }
-
-mod json;
 
 #[cfg(test)]
 mod parity;

@@ -253,33 +253,14 @@ fn de_hashes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::
     }
 }
 
-/// Parses the text of a `partial_hashes` column: `null` or a JSON array of
-/// strings. Hashes are base64 plus `h1:`, so no escapes are expected; any
-/// escape is refused rather than guessed.
+/// Parses the text of a `partial_hashes` column: `null` (or nothing) or a
+/// JSON array of strings.
 pub fn parse_hash_list(s: &str) -> Result<Option<Vec<String>>, String> {
-    let t = s.trim();
-    if t.is_empty() || t == "null" {
+    if s.trim().is_empty() {
         return Ok(None);
     }
-    let inner = t
-        .strip_prefix('[')
-        .and_then(|r| r.strip_suffix(']'))
-        .ok_or_else(|| format!("partial_hashes is not a JSON array: {t:?}"))?
-        .trim();
-    if inner.is_empty() {
-        return Ok(Some(Vec::new()));
-    }
-    inner
-        .split(',')
-        .map(|item| {
-            let item = item.trim();
-            match item.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
-                Some(v) if !v.contains(['"', '\\']) => Ok(v.to_string()),
-                _ => Err(format!("partial_hashes holds {item:?}, not a hash string")),
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+    let v = crate::json::parse(s).map_err(|at| format!("partial_hashes is not JSON (byte {at}): {s:?}"))?;
+    Option::<Vec<String>>::deserialize(v).map_err(|e| format!("partial_hashes is not a JSON array of strings: {e}"))
 }
 
 /// Renders `partial_hashes` as the JSON text a driver stores (`null` or a

@@ -1,13 +1,13 @@
-//! A small JSON reader feeding serde, for the text `JSON.stringify` makes
-//! of revision rows.
+//! A small JSON reader feeding serde: revision rows as JSON text (from JS
+//! or a database dump) and the JSON text of a `partial_hashes` column.
 //!
-//! Reading 10,000 row objects field by field crosses the JS/wasm boundary
-//! over 100,000 times; one `JSON.stringify` and this reader are about four
-//! times faster, and far smaller than `serde_json`. The rows still go
-//! through `Revision`'s own `Deserialize` (one rule for their shape).
-//! Numbers are integers only: rows hold no fractions, and leaving float
-//! parsing out keeps the module small; anything else is an error and the
-//! caller reads the rows the slow way, which names the row and field.
+//! In wasm, reading 10,000 row objects field by field crosses the JS/wasm
+//! boundary over 100,000 times; one `JSON.stringify` and this reader are
+//! about four times faster, and far smaller than `serde_json`. Values still
+//! go through the core's own `Deserialize` impls (one rule for their
+//! shape). Numbers are integers only: rows hold no fractions, and leaving
+//! float parsing out keeps the module small; callers that must accept more
+//! fall back to a slower path with better messages.
 
 use serde::de::value::{Error, MapDeserializer, SeqDeserializer};
 use serde::de::{self, IntoDeserializer, Visitor};
@@ -274,13 +274,12 @@ mod tests {
     use super::*;
     use crate::plan::Revision;
     use serde::Deserialize;
-    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn rows(text: &str) -> Result<Vec<Revision>, ()> {
         Vec::<Revision>::deserialize(parse(text).map_err(|_| ())?).map_err(|_| ())
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn reads_rows_as_serde_would() {
         let r = rows(
             r#"[{"version":"1","description":"a","type":"applied","applied":2,"total":3,"error":"x\n\"y\" \u00e9\ud83d\ude00",
