@@ -18,6 +18,12 @@
 //! The protocol around them (HTTP paths, auth, tags) is the server's and
 //! is documented in `docs/protocol.md` once the server exists.
 
+mod deploy;
+mod names;
+
+pub use deploy::{DeploymentStatus, DeploymentSummary};
+pub use names::{check_name, NameKind, MAX_NAME_LEN};
+
 use crate::dir::{check_entry_name, DirOptions, Directory};
 use crate::sum::{sha256_hex, SUM_FILE_NAME};
 use serde::{Deserialize, Serialize};
@@ -134,7 +140,8 @@ pub struct RegistryError {
 }
 
 impl RegistryError {
-    fn new(code: &str, message: String, file: Option<&str>, hint: &str) -> RegistryError {
+    /// An error with its code, message, file and hint.
+    pub fn new(code: &str, message: String, file: Option<&str>, hint: &str) -> RegistryError {
         RegistryError { code: code.into(), message, file: file.map(str::to_string), hint: hint.into() }
     }
 }
@@ -245,11 +252,14 @@ impl Manifest {
     /// manifest ([`Manifest::check`]), each blob against its digest and
     /// size (`blob` returns `None` for a missing one), and the directory
     /// against the manifest's `atlas.sum`. Errors name the file.
-    pub fn assemble<'b>(
+    ///
+    /// `blob` hands over each file's bytes, which move into the
+    /// directory: they are never held twice.
+    pub fn assemble(
         &self,
         limits: &Limits,
         dialect: crate::lex::Dialect,
-        mut blob: impl FnMut(&BlobDigest) -> Option<&'b [u8]>,
+        mut blob: impl FnMut(&BlobDigest) -> Option<Vec<u8>>,
     ) -> Result<Directory, RegistryError> {
         self.check(limits)?;
         let mut entries = Vec::with_capacity(self.files.len() + 1);
@@ -262,7 +272,7 @@ impl Manifest {
                     "upload the file's blob before the manifest",
                 ));
             };
-            if bytes.len() as u64 != f.size || BlobDigest::of(bytes) != f.digest {
+            if bytes.len() as u64 != f.size || BlobDigest::of(&bytes) != f.digest {
                 return Err(RegistryError::new(
                     "digest-mismatch",
                     format!(
@@ -273,7 +283,7 @@ impl Manifest {
                     "the stored blob is damaged or was replaced: push the directory again",
                 ));
             }
-            entries.push((f.name.clone(), bytes.to_vec()));
+            entries.push((f.name.clone(), bytes));
         }
         entries.push((SUM_FILE_NAME.to_string(), self.sum.clone().into_bytes()));
         let options = DirOptions { dialect, max_file_size: limits.max_blob_size };

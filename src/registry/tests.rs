@@ -40,7 +40,7 @@ fn a_directory_round_trips_through_its_manifest_and_blobs() {
     assert_eq!(m.files[1].size, FILES[1].1.len() as u64);
     assert_eq!(m.sum.as_bytes(), d.sum_file().unwrap());
     let blobs = store(&d);
-    let back = m.assemble(&Limits::default(), Dialect::Generic, |k| blobs.get(k).map(Vec::as_slice)).unwrap();
+    let back = m.assemble(&Limits::default(), Dialect::Generic, |k| blobs.get(k).cloned()).unwrap();
     assert_eq!(back, d);
     // The same directory is the same version.
     assert_eq!(Manifest::of(&dir(&FILES)).digest(), m.digest());
@@ -91,7 +91,7 @@ fn assembling_refuses_missing_tampered_and_unsummed_content() {
     let m = Manifest::of(&d);
     let mut blobs = store(&d);
     let limits = Limits::default();
-    let get = |b: &HashMap<BlobDigest, Vec<u8>>| m.assemble(&limits, Dialect::Generic, |k| b.get(k).map(Vec::as_slice));
+    let get = |b: &HashMap<BlobDigest, Vec<u8>>| m.assemble(&limits, Dialect::Generic, |k| b.get(k).cloned());
     let second = m.files[1].digest.clone();
     let e = get(&{
         let mut b = blobs.clone();
@@ -109,7 +109,7 @@ fn assembling_refuses_missing_tampered_and_unsummed_content() {
     let mut lying = Manifest::of(&other);
     lying.sum = m.sum.clone();
     let blobs = store(&other);
-    let e = lying.assemble(&limits, Dialect::Generic, |k| blobs.get(k).map(Vec::as_slice)).unwrap_err();
+    let e = lying.assemble(&limits, Dialect::Generic, |k| blobs.get(k).cloned()).unwrap_err();
     assert_eq!((e.code.as_str(), e.file.as_deref()), ("checksum-mismatch", Some("2_b.sql")));
     assert!(e.message.contains("L3: 2_b.sql was edited"), "{}", e.message);
 }

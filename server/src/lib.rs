@@ -1,0 +1,3 @@
+//! strata-server: the registry (and later the deployment hook) over HTTP.
+
+pub mod store;
