@@ -343,6 +343,14 @@ impl Store {
         todo!()
     }
 
+    /// A version's manifest as JSON bytes (`serde_json` of [`Manifest`],
+    /// exactly what `GET .../versions/{digest}` serves), from a bounded
+    /// in-memory cache after the first read (versions are immutable).
+    pub async fn version_json(&self, dir: &str, digest: &BlobDigest) -> Result<Option<Bytes>, StoreError> {
+        let _ = (dir, digest);
+        todo!()
+    }
+
     /// A directory's versions, newest first.
     pub async fn versions(&self, dir: &str, page: &Page) -> Result<Paged<VersionInfo>, StoreError> {
         let _ = (dir, page);
