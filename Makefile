@@ -26,7 +26,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CARGO_FUZZ_TOOLCHAIN := nightly
 FUZZ_SECONDS ?= 600
 
-.PHONY: run test build pkg tools browser-tools fuzz-tools lint test-rust test-wasm test-node bench fuzz clean
+.PHONY: run test build pkg tools browser-tools fuzz-tools lint test-rust test-scale test-wasm test-node bench fuzz clean
 
 ## Toolchain -----------------------------------------------------------------
 
@@ -87,15 +87,23 @@ run: pkg
 
 ## Tests -----------------------------------------------------------------------
 
-test: lint test-rust test-wasm test-node
+test: lint test-rust test-scale test-wasm test-node
 
 lint: tools
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy --workspace --all-targets --target wasm32-unknown-unknown -- -D warnings
+	@# strata-server (tokio, sqlx) is native only.
+	cargo clippy --workspace --exclude strata-server --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 test-rust: tools
 	cargo test --workspace
+
+# The server's suites again with PostgreSQL metadata and S3 blobs (moto), both
+# started on loopback by scripts/services.sh and stopped afterwards.
+test-scale: tools
+	@trap 'scripts/services.sh stop' EXIT; \
+		eval "$$(scripts/services.sh start)"; \
+		cargo test -p strata-server
 
 # The core's wasm-bindgen tests and the conformance suites, in Chromium.
 test-wasm: tools browser-tools
@@ -110,7 +118,8 @@ npm/node_modules/.package-lock.json: npm/package.json npm/package-lock.json
 # The npm package built fresh: its API and CLI in Node, and the package in
 # Chromium (as is and bundled by esbuild) and in workerd.
 test-node: pkg browser-tools npm/node_modules/.package-lock.json
-	node --test npm/test/
+	cargo build -p strata-server
+	STRATA_SERVER_BIN=$(CURDIR)/target/debug/strata-server node --test npm/test/
 
 ## Benchmarks and fuzzing ------------------------------------------------------
 

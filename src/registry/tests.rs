@@ -126,3 +126,57 @@ fn manifests_in_json_are_strict() {
     let extra = json.replacen(r#"{"files""#, r#"{"x":1,"files""#, 1);
     assert!(serde_json::from_str::<Manifest>(&extra).is_err());
 }
+
+#[test]
+fn names_are_one_safe_path_segment() {
+    for good in ["app", "App-1", "v1.2.3", "a_b", "0", &"x".repeat(MAX_NAME_LEN)] {
+        assert!(check_name(NameKind::Directory, good).is_ok(), "{good:?}");
+    }
+    for (bad, why) in [
+        ("", "it is empty"),
+        ("a/b", "'/'"),
+        ("..", "'..'"),
+        ("a..b", "'..'"),
+        ("a\0b", "NUL"),
+        ("sha256:ab", "':'"),
+        (".hidden", "does not start with a letter or a digit"),
+        ("-x", "does not start"),
+        ("naïve", "'ï'"),
+        ("a b", "' '"),
+    ] {
+        let e = check_name(NameKind::Tag, bad).unwrap_err();
+        assert_eq!(e.code, "invalid-name");
+        assert!(e.message.contains("tag name") && e.message.contains(why), "{bad:?}: {}", e.message);
+    }
+    let long = "x".repeat(MAX_NAME_LEN + 1);
+    assert!(check_name(NameKind::Target, &long).unwrap_err().message.contains("over the limit of 128"));
+}
+
+#[test]
+fn deployment_summaries_come_from_the_report() {
+    use crate::report::{ApplyReport, Report, ReportBody};
+    let mut apply = ApplyReport { digest: "plan-digest".into(), start: 10, end: Some(20), ..Default::default() };
+    let s = DeploymentSummary::of(&Report::new(ReportBody::Apply(Box::new(apply.clone())))).unwrap();
+    assert_eq!(
+        (s.status, s.plan_digest.as_deref(), s.started, s.finished),
+        (DeploymentStatus::Succeeded, Some("plan-digest"), Some(10), Some(20))
+    );
+    apply.dry_run = true;
+    let s = DeploymentSummary::of(&Report::new(ReportBody::Apply(Box::new(apply.clone())))).unwrap();
+    assert_eq!(s.status, DeploymentStatus::DryRun);
+    apply.error = Some("boom".into());
+    let s = DeploymentSummary::of(&Report::new(ReportBody::Apply(Box::new(apply)))).unwrap();
+    assert_eq!((s.status, s.error.as_deref()), (DeploymentStatus::Failed, Some("boom")));
+
+    let mut doc = Report::new(ReportBody::Apply(Box::default()));
+    doc.format = "strata.report/v9".into();
+    assert_eq!(DeploymentSummary::of(&doc).unwrap_err().code, "report-format");
+    doc.format = crate::report::REPORT_FORMAT.into();
+    doc.apply = None;
+    assert_eq!(DeploymentSummary::of(&doc).unwrap_err().code, "invalid-report");
+
+    for s in DeploymentStatus::ALL {
+        assert_eq!(DeploymentStatus::parse(s.as_str()).unwrap(), s);
+    }
+    assert_eq!(DeploymentStatus::parse("ok").unwrap_err().code, "invalid-status");
+}
