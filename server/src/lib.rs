@@ -1,4 +1,11 @@
 //! strata-server: the registry (and later the deployment hook) over HTTP.
+//!
+//! * [`http`]: the registry API of `docs/protocol.md` (routes, auth,
+//!   limits, CORS, metrics);
+//! * [`store`]: metadata in SQLite or PostgreSQL, blobs on disk or in S3;
+//! * [`cli`]: `strata-server serve` and `strata-server token …`.
 
-pub mod store;
+pub mod cli;
+pub mod http;
 pub mod remote;
+pub mod store;
