@@ -8,9 +8,24 @@
 //! every write is atomic (a transaction, or a blob made visible only once
 //! complete and verified).
 
+mod blobs;
+mod cache;
+mod db;
+#[cfg(test)]
+mod tests;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use blobs::Blobs;
 use bytes::Bytes;
+use cache::JsonCache;
+use db::{backoff, col, is_transient, Db, MAX_ATTEMPTS};
 use futures_util::stream::BoxStream;
-use strata::registry::{BlobDigest, DeploymentStatus, Manifest};
+use sqlx::any::AnyRow;
+use std::collections::HashSet;
+use std::sync::Arc;
+use strata::registry::{BlobDigest, DeploymentStatus, Manifest, RegistryError};
+use strata::sum::sha256_hex;
 
 /// Where the registry keeps its data.
 #[derive(Clone, Debug)]
@@ -24,8 +39,12 @@ pub struct StoreConfig {
 
 impl StoreConfig {
     /// The embedded default: `DATA/registry.db` and `DATA/blobs/`.
+    /// [`Store::open`] creates the directories.
     pub fn embedded(data: &std::path::Path) -> StoreConfig {
-        todo!("{data:?}")
+        StoreConfig {
+            metadata: format!("sqlite://{}", data.join("registry.db").display()),
+            blobs: format!("file://{}", data.join("blobs").display()),
+        }
     }
 }
 
@@ -266,17 +285,336 @@ pub struct TokenInfo {
 
 /// The registry's storage.
 #[derive(Clone)]
-pub struct Store {}
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    blobs: Blobs,
+    /// Manifests' JSON bytes by `digest/dir`.
+    manifests: JsonCache,
+}
+
+/// How many bytes of manifests' JSON the cache holds.
+const MANIFEST_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most items a page holds, whatever is asked.
+const MAX_PAGE: u32 = 1000;
+
+/// The length of digests in `missing_blobs` queries, in one statement.
+const DIGESTS_PER_QUERY: usize = 500;
+
+// One text per query; `$N` placeholders bind on SQLite and PostgreSQL.
+const BLOB_SIZE: &str = "SELECT size FROM blobs WHERE digest = $1";
+const LINKED_SIZE: &str =
+    "SELECT b.size FROM dir_blobs l JOIN blobs b ON b.digest = l.digest WHERE l.dir = $1 AND l.digest = $2";
+const INSERT_BLOB: &str =
+    "INSERT INTO blobs (digest, size, created) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING";
+const INSERT_DIR: &str = "INSERT INTO dirs (name, created) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+const INSERT_LINK: &str =
+    "INSERT INTO dir_blobs (dir, digest, created) VALUES ($1, $2, $3) ON CONFLICT (dir, digest) DO NOTHING";
+const INSERT_VERSION: &str = "INSERT INTO versions (dir, digest, manifest, files, size, created, created_by) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dir, digest) DO NOTHING";
+const MANIFEST: &str = "SELECT manifest FROM versions WHERE dir = $1 AND digest = $2";
+const VERSIONS: &str = "SELECT seq, digest, files, size, created, created_by FROM versions \
+     WHERE dir = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3";
+const VERSION_EXISTS: &str = "SELECT seq FROM versions WHERE dir = $1 AND digest = $2";
+const TAG: &str = "SELECT name, version, updated, updated_by FROM tags WHERE dir = $1 AND name = $2";
+const TAGS: &str = "SELECT name, version, updated, updated_by FROM tags WHERE dir = $1 ORDER BY name";
+const TAG_VERSION: &str = "SELECT version FROM tags WHERE dir = $1 AND name = $2";
+const INSERT_TAG: &str = "INSERT INTO tags (dir, name, version, updated, updated_by) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (dir, name) DO NOTHING";
+const MOVE_TAG: &str =
+    "UPDATE tags SET version = $3, updated = $4, updated_by = $5 WHERE dir = $1 AND name = $2 AND version = $6";
+const INSERT_MOVE: &str = "INSERT INTO tag_history (dir, tag, version, previous, moved_at, moved_by) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+const TAG_HISTORY: &str = "SELECT seq, version, previous, moved_at, moved_by FROM tag_history \
+     WHERE dir = $1 AND tag = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4";
+const DIR_EXISTS: &str = "SELECT name FROM dirs WHERE name = $1";
+const DIRS: &str = "SELECT d.name, d.created, \
+     (SELECT COUNT(*) FROM versions v WHERE v.dir = d.name) AS versions, \
+     (SELECT MAX(v.created) FROM versions v WHERE v.dir = d.name) AS pushed, \
+     (SELECT COUNT(*) FROM tags t WHERE t.dir = d.name) AS tags, \
+     (SELECT MAX(t.updated) FROM tags t WHERE t.dir = d.name) AS moved \
+     FROM dirs d WHERE d.name > $1";
+const INSERT_DEPLOYMENT: &str = "INSERT INTO deployments (id, dir, target, version, status, plan_digest, started, \
+     finished, error, created, created_by, report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+macro_rules! deployment_columns {
+    () => {
+        "SELECT seq, id, dir, target, version, status, plan_digest, started, finished, error, created, created_by"
+    };
+}
+const DEPLOYMENTS: &str = concat!(deployment_columns!(), " FROM deployments WHERE seq < $1");
+const DEPLOYMENT: &str = concat!(deployment_columns!(), ", report FROM deployments WHERE id = $1");
+const INSERT_TOKEN: &str =
+    "INSERT INTO tokens (id, name, hash, scopes, dirs, created, revoked) VALUES ($1, $2, $3, $4, $5, $6, NULL)";
+macro_rules! token_columns {
+    () => {
+        "SELECT id, name, scopes, dirs, created, revoked FROM tokens"
+    };
+}
+const TOKEN_BY_HASH: &str = concat!(token_columns!(), " WHERE hash = $1 AND revoked IS NULL");
+const TOKENS: &str = concat!(token_columns!(), " ORDER BY created, id");
+const REVOKE_TOKEN: &str = "UPDATE tokens SET revoked = $2 WHERE id = $1 AND revoked IS NULL";
+const TOKEN_EXISTS: &str = "SELECT id FROM tokens WHERE id = $1";
+
+/// Runs a transaction (an `async` block, built again for each attempt)
+/// until it does not lose a race with another writer.
+macro_rules! retry {
+    ($what:expr, $body:expr) => {{
+        let mut attempt = 0u32;
+        loop {
+            let r: Result<_, Fail> = $body.await;
+            match r {
+                Err(e) if attempt + 1 < MAX_ATTEMPTS && e.transient() => {
+                    attempt += 1;
+                    backoff(attempt).await;
+                }
+                r => break r.map_err(|e| e.store($what)),
+            }
+        }
+    }};
+}
+
+/// A failure inside a transaction: the database's (maybe a lost race, to
+/// run again) or one already explained.
+enum Fail {
+    Db(sqlx::Error),
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for Fail {
+    fn from(e: sqlx::Error) -> Fail {
+        Fail::Db(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Fail {
+        Fail::Store(e)
+    }
+}
+
+impl Fail {
+    fn transient(&self) -> bool {
+        matches!(self, Fail::Db(e) if is_transient(e))
+    }
+
+    fn store(self, what: &str) -> StoreError {
+        match self {
+            Fail::Db(e) => db_error(what, e),
+            Fail::Store(e) => e,
+        }
+    }
+}
+
+fn db_error(what: &str, e: sqlx::Error) -> StoreError {
+    StoreError(format!("metadata database: {what}: {e}"))
+}
+
+/// The outcome of one attempt to move a tag.
+enum TagMoveOutcome {
+    Moved(Option<BlobDigest>),
+    Conflict(Option<BlobDigest>),
+    NoVersion,
+    /// Another writer created the tag meanwhile: try again.
+    Raced,
+}
+
+fn now() -> Time {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn random<const N: usize>() -> Result<[u8; N], StoreError> {
+    let mut b = [0; N];
+    getrandom::fill(&mut b).map_err(|e| StoreError(format!("the system's random source failed: {e}")))?;
+    Ok(b)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A digest read back from the database.
+fn digest(s: &str) -> Result<BlobDigest, StoreError> {
+    BlobDigest::parse(s).map_err(|e| StoreError(format!("metadata database holds a damaged digest: {}", e.message)))
+}
+
+fn opt_digest(s: Option<String>) -> Result<Option<BlobDigest>, StoreError> {
+    s.as_deref().map(digest).transpose()
+}
+
+/// `$from, $from+1, ...`, `n` placeholders.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+impl Page {
+    /// At most how many items to fetch (one more tells whether there is a
+    /// next page).
+    fn size(&self) -> usize {
+        self.limit.clamp(1, MAX_PAGE) as usize
+    }
+
+    /// The sequence number a newest-first page continues below. `None`: a
+    /// cursor that no such page returned (see [`Page::check`]), after
+    /// which there is nothing.
+    fn before(&self) -> Option<i64> {
+        match &self.cursor {
+            None => Some(i64::MAX),
+            Some(c) => c.parse::<i64>().ok().filter(|n| *n > 0),
+        }
+    }
+
+    /// Checks a cursor a client sent back: 1 to 256 ASCII letters, digits,
+    /// `.`, `_` and `-`, as every page's `next` is. (A well-formed cursor
+    /// that no page of that list returned gives an empty page.)
+    pub fn check(&self) -> Result<(), RegistryError> {
+        match &self.cursor {
+            Some(c)
+                if c.is_empty()
+                    || c.len() > 256
+                    || !c.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) =>
+            {
+                Err(RegistryError::new(
+                    "invalid-cursor",
+                    format!("{c:?} is not a cursor of this list"),
+                    None,
+                    "pass the `next` value of the previous page unchanged, or no cursor for the first page",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A page of `rows` fetched with one more than asked: the cursor of the
+/// next page is the last kept item's.
+fn paged<T>(mut rows: Vec<(String, T)>, page: &Page) -> Paged<T> {
+    let next = if rows.len() > page.size() {
+        rows.truncate(page.size());
+        rows.last().map(|(c, _)| c.clone())
+    } else {
+        None
+    };
+    Paged { items: rows.into_iter().map(|(_, t)| t).collect(), next }
+}
+
+impl Scope {
+    /// Every scope, in the order of the docs.
+    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Push, Scope::Report, Scope::Deploy];
+
+    /// The name used in the protocol and on the command line (`read`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Push => "push",
+            Scope::Report => "report",
+            Scope::Deploy => "deploy",
+        }
+    }
+
+    /// Parses a scope name.
+    pub fn parse(s: &str) -> Result<Scope, RegistryError> {
+        Scope::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
+            RegistryError::new(
+                "invalid-scope",
+                format!("{s:?} is not a token scope"),
+                None,
+                "use one of read, push, report, deploy",
+            )
+        })
+    }
+}
+
+fn version_row(row: &AnyRow) -> Result<(String, VersionInfo), StoreError> {
+    let seq: i64 = col(row, "seq")?;
+    let info = VersionInfo {
+        digest: digest(&col::<String>(row, "digest")?)?,
+        files: col::<i64>(row, "files")? as u64,
+        size: col::<i64>(row, "size")? as u64,
+        created: col(row, "created")?,
+        created_by: col(row, "created_by")?,
+    };
+    Ok((seq.to_string(), info))
+}
+
+fn tag_row(row: &AnyRow) -> Result<TagInfo, StoreError> {
+    Ok(TagInfo {
+        name: col(row, "name")?,
+        version: digest(&col::<String>(row, "version")?)?,
+        updated: col(row, "updated")?,
+        updated_by: col(row, "updated_by")?,
+    })
+}
+
+fn deployment_row(row: &AnyRow) -> Result<(String, DeploymentInfo), StoreError> {
+    let seq: i64 = col(row, "seq")?;
+    let status: String = col(row, "status")?;
+    let info = DeploymentInfo {
+        id: col(row, "id")?,
+        dir: col(row, "dir")?,
+        target: col(row, "target")?,
+        version: opt_digest(col(row, "version")?)?,
+        status: DeploymentStatus::parse(&status)
+            .map_err(|e| StoreError(format!("metadata database holds a damaged deployment: {}", e.message)))?,
+        plan_digest: col(row, "plan_digest")?,
+        started: col(row, "started")?,
+        finished: col(row, "finished")?,
+        error: col(row, "error")?,
+        created: col(row, "created")?,
+        created_by: col(row, "created_by")?,
+    };
+    Ok((seq.to_string(), info))
+}
+
+fn token_row(row: &AnyRow) -> Result<TokenInfo, StoreError> {
+    let scopes: String = col(row, "scopes")?;
+    let dirs: String = col(row, "dirs")?;
+    let damaged = |what: String| StoreError(format!("metadata database holds a damaged token: {what}"));
+    Ok(TokenInfo {
+        id: col(row, "id")?,
+        name: col(row, "name")?,
+        scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| Scope::parse(s).map_err(|e| damaged(e.message)))
+            .collect::<Result<_, _>>()?,
+        dirs: serde_json::from_str(&dirs).map_err(|e| damaged(e.to_string()))?,
+        created: col(row, "created")?,
+        revoked: col(row, "revoked")?,
+    })
+}
 
 impl Store {
     /// Opens (and creates or migrates) the storage.
     pub async fn open(config: &StoreConfig) -> Result<Store, StoreError> {
-        todo!("{config:?}")
+        let blobs = Blobs::open(&config.blobs)?;
+        let db = Db::open(&config.metadata).await?;
+        Ok(Store { inner: Arc::new(Inner { db, blobs, manifests: JsonCache::new(MANIFEST_CACHE_BYTES) }) })
+    }
+
+    /// Closes the metadata connections (the store is unusable after).
+    pub async fn close(&self) {
+        self.inner.db.close().await;
+    }
+
+    fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    fn reader(&self) -> &sqlx::AnyPool {
+        self.inner.db.reader()
     }
 
     /// Checks that metadata and blob storage answer (`/healthz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        todo!()
+        sqlx::query("SELECT 1").execute(self.reader()).await.map_err(|e| db_error("checking it answers", e))?;
+        self.inner.blobs.ping().await
     }
 
     // Blobs ---------------------------------------------------------------
@@ -293,32 +631,65 @@ impl Store {
         limit: u64,
         body: BoxStream<'static, Result<Bytes, String>>,
     ) -> Result<(bool, u64), PutBlobError> {
-        let _ = (dir, digest, limit, body);
-        todo!()
+        let known = sqlx::query(BLOB_SIZE)
+            .bind(digest.as_str())
+            .fetch_optional(self.reader())
+            .await
+            .map_err(|e| PutBlobError::Store(db_error("looking up a blob", e)))?;
+        // A stored blob is not written again; its body is still read and
+        // checked, so a client proves it has the bytes.
+        let size = self.inner.blobs.put(digest, limit, body, known.is_none()).await?;
+        let new = retry!("linking a blob", async {
+            let mut tx = self.db().begin().await?;
+            let t = now();
+            sqlx::query(INSERT_BLOB).bind(digest.as_str()).bind(size as i64).bind(t).execute(&mut *tx).await?;
+            sqlx::query(INSERT_DIR).bind(dir).bind(t).execute(&mut *tx).await?;
+            let linked = sqlx::query(INSERT_LINK).bind(dir).bind(digest.as_str()).bind(t).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(linked.rows_affected() == 1)
+        })
+        .map_err(PutBlobError::Store)?;
+        Ok((new, size))
     }
 
     /// The size of a blob linked to `dir`, or `None`.
     pub async fn blob_size(&self, dir: &str, digest: &BlobDigest) -> Result<Option<u64>, StoreError> {
-        let _ = (dir, digest);
-        todo!()
+        let row = sqlx::query(LINKED_SIZE)
+            .bind(dir)
+            .bind(digest.as_str())
+            .fetch_optional(self.reader())
+            .await
+            .map_err(|e| db_error("looking up a blob", e))?;
+        row.map(|r| col::<i64>(&r, "size").map(|s| s as u64)).transpose()
     }
 
     /// A blob linked to `dir`, streamed, or `None`.
     pub async fn get_blob(&self, dir: &str, digest: &BlobDigest) -> Result<Option<BlobBody>, StoreError> {
-        let _ = (dir, digest);
-        todo!()
+        let Some(size) = self.blob_size(dir, digest).await? else { return Ok(None) };
+        let stream = self.inner.blobs.stream(digest, size).await?;
+        Ok(Some(BlobBody { size, stream }))
     }
 
     /// The whole bytes of a blob (no link check), for verifying a version.
     pub async fn read_blob(&self, digest: &BlobDigest) -> Result<Option<Vec<u8>>, StoreError> {
-        let _ = digest;
-        todo!()
+        self.inner.blobs.read(digest).await
     }
 
     /// Of `digests`, those not linked to `dir`, in the order given.
     pub async fn missing_blobs(&self, dir: &str, digests: &[BlobDigest]) -> Result<Vec<BlobDigest>, StoreError> {
-        let _ = (dir, digests);
-        todo!()
+        let mut present = HashSet::new();
+        for chunk in digests.chunks(DIGESTS_PER_QUERY) {
+            let sql =
+                format!("SELECT digest FROM dir_blobs WHERE dir = $1 AND digest IN ({})", placeholders(2, chunk.len()));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(dir);
+            for d in chunk {
+                q = q.bind(d.as_str());
+            }
+            for row in q.fetch_all(self.reader()).await.map_err(|e| db_error("looking up blobs", e))? {
+                present.insert(col::<String>(&row, "digest")?);
+            }
+        }
+        Ok(digests.iter().filter(|d| !present.contains(d.as_str())).cloned().collect())
     }
 
     // Versions ------------------------------------------------------------
@@ -333,36 +704,87 @@ impl Store {
         manifest: &Manifest,
         by: &str,
     ) -> Result<bool, StoreError> {
-        let _ = (dir, digest, manifest, by);
-        todo!()
+        if manifest.digest() != *digest {
+            return Err(StoreError(format!(
+                "storing version {digest}: the manifest's digest is {}, not the one given",
+                manifest.digest()
+            )));
+        }
+        let json = serde_json::to_string(manifest).map_err(|e| StoreError(format!("encoding a manifest: {e}")))?;
+        let files = manifest.files.len() as i64;
+        let size = manifest.files.iter().map(|f| f.size).sum::<u64>() as i64;
+        // One row holds the whole version: it is there or it is not.
+        retry!("storing a version", async {
+            let mut tx = self.db().begin().await?;
+            let t = now();
+            sqlx::query(INSERT_DIR).bind(dir).bind(t).execute(&mut *tx).await?;
+            let r = sqlx::query(INSERT_VERSION)
+                .bind(dir)
+                .bind(digest.as_str())
+                .bind(json.as_str())
+                .bind(files)
+                .bind(size)
+                .bind(t)
+                .bind(by)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(r.rows_affected() == 1)
+        })
     }
 
     /// A version's manifest.
     pub async fn version(&self, dir: &str, digest: &BlobDigest) -> Result<Option<Manifest>, StoreError> {
-        let _ = (dir, digest);
-        todo!()
+        let Some(json) = self.version_json(dir, digest).await? else { return Ok(None) };
+        serde_json::from_slice(&json)
+            .map(Some)
+            .map_err(|e| StoreError(format!("metadata database holds a damaged manifest for {digest}: {e}")))
     }
 
     /// A version's manifest as JSON bytes (`serde_json` of [`Manifest`],
     /// exactly what `GET .../versions/{digest}` serves), from a bounded
     /// in-memory cache after the first read (versions are immutable).
     pub async fn version_json(&self, dir: &str, digest: &BlobDigest) -> Result<Option<Bytes>, StoreError> {
-        let _ = (dir, digest);
-        todo!()
+        let key = format!("{digest}/{dir}");
+        if let Some(json) = self.inner.manifests.get(&key) {
+            return Ok(Some(json));
+        }
+        let row = sqlx::query(MANIFEST)
+            .bind(dir)
+            .bind(digest.as_str())
+            .fetch_optional(self.reader())
+            .await
+            .map_err(|e| db_error("reading a version", e))?;
+        let Some(row) = row else { return Ok(None) };
+        let json = Bytes::from(col::<String>(&row, "manifest")?);
+        self.inner.manifests.insert(key, json.clone());
+        Ok(Some(json))
     }
 
     /// A directory's versions, newest first.
     pub async fn versions(&self, dir: &str, page: &Page) -> Result<Paged<VersionInfo>, StoreError> {
-        let _ = (dir, page);
-        todo!()
+        let Some(before) = page.before() else { return Ok(Paged { items: vec![], next: None }) };
+        let rows = sqlx::query(VERSIONS)
+            .bind(dir)
+            .bind(before)
+            .bind(page.size() as i64 + 1)
+            .fetch_all(self.reader())
+            .await
+            .map_err(|e| db_error("listing versions", e))?;
+        Ok(paged(rows.iter().map(version_row).collect::<Result<_, _>>()?, page))
     }
 
     // Tags ----------------------------------------------------------------
 
     /// A tag.
     pub async fn tag(&self, dir: &str, tag: &str) -> Result<Option<TagInfo>, StoreError> {
-        let _ = (dir, tag);
-        todo!()
+        let row = sqlx::query(TAG)
+            .bind(dir)
+            .bind(tag)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(|e| db_error("reading a tag", e))?;
+        row.as_ref().map(tag_row).transpose()
     }
 
     /// Moves a tag (compare-and-swap under `cond`) and appends to its
@@ -375,42 +797,207 @@ impl Store {
         cond: &TagCondition,
         by: &str,
     ) -> Result<Option<BlobDigest>, SetTagError> {
-        let _ = (dir, tag, version, cond, by);
-        todo!()
+        let mut attempt = 0;
+        loop {
+            match self.try_set_tag(dir, tag, version, cond, by).await {
+                Ok(TagMoveOutcome::Moved(previous)) => return Ok(previous),
+                Ok(TagMoveOutcome::Conflict(current)) => return Err(SetTagError::Conflict { current }),
+                Ok(TagMoveOutcome::NoVersion) => return Err(SetTagError::NoVersion),
+                Ok(TagMoveOutcome::Raced) => {}
+                Err(e) if e.transient() => {}
+                Err(e) => return Err(SetTagError::Store(e.store("moving a tag"))),
+            }
+            attempt += 1;
+            if attempt >= MAX_ATTEMPTS {
+                return Err(SetTagError::Store(StoreError(format!(
+                    "metadata database: moving tag {tag} of {dir}: other writers won {MAX_ATTEMPTS} times in a row; \
+                     try again"
+                ))));
+            }
+            backoff(attempt).await;
+        }
+    }
+
+    async fn try_set_tag(
+        &self,
+        dir: &str,
+        tag: &str,
+        version: &BlobDigest,
+        cond: &TagCondition,
+        by: &str,
+    ) -> Result<TagMoveOutcome, Fail> {
+        let mut tx = self.db().begin().await?;
+        let exists =
+            sqlx::query(VERSION_EXISTS).bind(dir).bind(version.as_str()).fetch_optional(&mut *tx).await?.is_some();
+        if !exists {
+            return Ok(TagMoveOutcome::NoVersion);
+        }
+        // Locks the tag's row until commit (PostgreSQL; SQLite holds the
+        // write lock already), so the condition holds when it moves.
+        let current = sqlx::query(self.db().for_update(TAG_VERSION))
+            .bind(dir)
+            .bind(tag)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| col::<String>(&r, "version").and_then(|v| digest(&v)))
+            .transpose()?;
+        let holds = match cond {
+            TagCondition::Any => true,
+            TagCondition::Absent => current.is_none(),
+            TagCondition::At(at) => current.as_ref() == Some(at),
+        };
+        if !holds {
+            return Ok(TagMoveOutcome::Conflict(current));
+        }
+        let t = now();
+        let moved = match &current {
+            None => sqlx::query(INSERT_TAG)
+                .bind(dir)
+                .bind(tag)
+                .bind(version.as_str())
+                .bind(t)
+                .bind(by)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+            Some(previous) => sqlx::query(MOVE_TAG)
+                .bind(dir)
+                .bind(tag)
+                .bind(version.as_str())
+                .bind(t)
+                .bind(by)
+                .bind(previous.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+        };
+        if moved != 1 {
+            // Created by another writer after our read (PostgreSQL has no
+            // row to lock while a tag does not exist).
+            return Ok(TagMoveOutcome::Raced);
+        }
+        sqlx::query(INSERT_MOVE)
+            .bind(dir)
+            .bind(tag)
+            .bind(version.as_str())
+            .bind(current.as_ref().map(|d| d.as_str().to_string()))
+            .bind(t)
+            .bind(by)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(TagMoveOutcome::Moved(current))
     }
 
     /// A directory's tags, by name.
     pub async fn tags(&self, dir: &str) -> Result<Vec<TagInfo>, StoreError> {
-        let _ = dir;
-        todo!()
+        let rows =
+            sqlx::query(TAGS).bind(dir).fetch_all(self.reader()).await.map_err(|e| db_error("listing tags", e))?;
+        rows.iter().map(tag_row).collect()
     }
 
     /// A tag's history, newest first.
     pub async fn tag_history(&self, dir: &str, tag: &str, page: &Page) -> Result<Paged<TagMove>, StoreError> {
-        let _ = (dir, tag, page);
-        todo!()
+        let Some(before) = page.before() else { return Ok(Paged { items: vec![], next: None }) };
+        let rows = sqlx::query(TAG_HISTORY)
+            .bind(dir)
+            .bind(tag)
+            .bind(before)
+            .bind(page.size() as i64 + 1)
+            .fetch_all(self.reader())
+            .await
+            .map_err(|e| db_error("reading a tag's history", e))?;
+        let rows = rows
+            .iter()
+            .map(|row| {
+                let seq: i64 = col(row, "seq")?;
+                let mv = TagMove {
+                    version: digest(&col::<String>(row, "version")?)?,
+                    previous: opt_digest(col(row, "previous")?)?,
+                    at: col(row, "moved_at")?,
+                    by: col(row, "moved_by")?,
+                };
+                Ok((seq.to_string(), mv))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(paged(rows, page))
     }
 
     // Directories ---------------------------------------------------------
 
     /// Whether a directory exists.
     pub async fn dir_exists(&self, dir: &str) -> Result<bool, StoreError> {
-        let _ = dir;
-        todo!()
+        let row = sqlx::query(DIR_EXISTS)
+            .bind(dir)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(|e| db_error("looking up a directory", e))?;
+        Ok(row.is_some())
     }
 
     /// Directories by name; `only`: restrict to these.
     pub async fn dirs(&self, only: Option<&[String]>, page: &Page) -> Result<Paged<DirInfo>, StoreError> {
-        let _ = (only, page);
-        todo!()
+        let mut sql = DIRS.to_string();
+        if let Some(only) = only {
+            if only.is_empty() {
+                return Ok(Paged { items: vec![], next: None });
+            }
+            sql += &format!(" AND d.name IN ({})", placeholders(3, only.len()));
+        }
+        sql += " ORDER BY d.name LIMIT $2";
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(page.cursor.as_deref().unwrap_or(""))
+            .bind(page.size() as i64 + 1);
+        for name in only.unwrap_or_default() {
+            q = q.bind(name.as_str());
+        }
+        let rows = q.fetch_all(self.reader()).await.map_err(|e| db_error("listing directories", e))?;
+        let rows = rows
+            .iter()
+            .map(|row| {
+                let name: String = col(row, "name")?;
+                let created: i64 = col(row, "created")?;
+                let pushed: Option<i64> = col(row, "pushed")?;
+                let moved: Option<i64> = col(row, "moved")?;
+                let info = DirInfo {
+                    name: name.clone(),
+                    versions: col::<i64>(row, "versions")? as u64,
+                    tags: col::<i64>(row, "tags")? as u64,
+                    updated: created.max(pushed.unwrap_or(0)).max(moved.unwrap_or(0)),
+                };
+                Ok((name, info))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(paged(rows, page))
     }
 
     // Deployments ---------------------------------------------------------
 
     /// Records a deployment; returns its id.
     pub async fn add_deployment(&self, d: &NewDeployment) -> Result<String, StoreError> {
-        let _ = d;
-        todo!()
+        let created = now();
+        // Sortable by creation time; the random part keeps ids unique
+        // across replicas.
+        let id = format!("dep_{:016x}{}", created, hex(&random::<5>()?));
+        retry!("recording a deployment", async {
+            sqlx::query(INSERT_DEPLOYMENT)
+                .bind(id.as_str())
+                .bind(d.dir.as_str())
+                .bind(d.target.as_str())
+                .bind(d.version.as_ref().map(|v| v.as_str().to_string()))
+                .bind(d.status.as_str())
+                .bind(d.plan_digest.clone())
+                .bind(d.started)
+                .bind(d.finished)
+                .bind(d.error.clone())
+                .bind(created)
+                .bind(d.created_by.as_str())
+                .bind(d.report.as_str())
+                .execute(self.db().write_pool())
+                .await?;
+            Ok(())
+        })?;
+        Ok(id)
     }
 
     /// Deployments, newest first.
@@ -419,14 +1006,48 @@ impl Store {
         filter: &DeploymentFilter,
         page: &Page,
     ) -> Result<Paged<DeploymentInfo>, StoreError> {
-        let _ = (filter, page);
-        todo!()
+        let Some(before) = page.before() else { return Ok(Paged { items: vec![], next: None }) };
+        let mut sql = DEPLOYMENTS.to_string();
+        let mut args: Vec<&str> = Vec::new();
+        for (column, value) in [
+            ("dir", filter.dir.as_deref()),
+            ("target", filter.target.as_deref()),
+            ("status", filter.status.map(DeploymentStatus::as_str)),
+        ] {
+            if let Some(v) = value {
+                args.push(v);
+                sql += &format!(" AND {column} = ${}", args.len() + 1);
+            }
+        }
+        if let Some(dirs) = &filter.dirs {
+            if dirs.is_empty() {
+                return Ok(Paged { items: vec![], next: None });
+            }
+            sql += &format!(" AND dir IN ({})", placeholders(args.len() + 2, dirs.len()));
+            args.extend(dirs.iter().map(String::as_str));
+        }
+        sql += &format!(" ORDER BY seq DESC LIMIT ${}", args.len() + 2);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(before);
+        for a in args {
+            q = q.bind(a);
+        }
+        let rows = q
+            .bind(page.size() as i64 + 1)
+            .fetch_all(self.reader())
+            .await
+            .map_err(|e| db_error("listing deployments", e))?;
+        Ok(paged(rows.iter().map(deployment_row).collect::<Result<_, _>>()?, page))
     }
 
     /// One deployment and its report's JSON text.
     pub async fn deployment(&self, id: &str) -> Result<Option<(DeploymentInfo, String)>, StoreError> {
-        let _ = id;
-        todo!()
+        let row = sqlx::query(DEPLOYMENT)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(|e| db_error("reading a deployment", e))?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some((deployment_row(&row)?.1, col(&row, "report")?)))
     }
 
     // Tokens --------------------------------------------------------------
@@ -439,24 +1060,65 @@ impl Store {
         scopes: &[Scope],
         dirs: &[String],
     ) -> Result<(TokenInfo, String), StoreError> {
-        let _ = (name, scopes, dirs);
-        todo!()
+        let id = format!("tok_{}", hex(&random::<8>()?));
+        let secret = format!("strata_{}", URL_SAFE_NO_PAD.encode(random::<32>()?));
+        let mut scopes = scopes.to_vec();
+        scopes.sort();
+        scopes.dedup();
+        let scope_text = scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
+        let dirs_json = serde_json::to_string(dirs).map_err(|e| StoreError(format!("encoding a token: {e}")))?;
+        let created = now();
+        let hash = sha256_hex(secret.as_bytes());
+        retry!("creating a token", async {
+            sqlx::query(INSERT_TOKEN)
+                .bind(id.as_str())
+                .bind(name)
+                .bind(hash.as_str())
+                .bind(scope_text.as_str())
+                .bind(dirs_json.as_str())
+                .bind(created)
+                .execute(self.db().write_pool())
+                .await?;
+            Ok(())
+        })?;
+        let info = TokenInfo { id, name: name.to_string(), scopes, dirs: dirs.to_vec(), created, revoked: None };
+        Ok((info, secret))
     }
 
     /// The live (not revoked) token with this secret.
     pub async fn token(&self, secret: &str) -> Result<Option<TokenInfo>, StoreError> {
-        let _ = secret;
-        todo!()
+        if !secret.starts_with("strata_") {
+            return Ok(None);
+        }
+        let row = sqlx::query(TOKEN_BY_HASH)
+            .bind(sha256_hex(secret.as_bytes()))
+            .fetch_optional(self.reader())
+            .await
+            .map_err(|e| db_error("looking up a token", e))?;
+        row.as_ref().map(token_row).transpose()
     }
 
     /// Every token, revoked ones included.
     pub async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
-        todo!()
+        let rows = sqlx::query(TOKENS).fetch_all(self.reader()).await.map_err(|e| db_error("listing tokens", e))?;
+        rows.iter().map(token_row).collect()
     }
 
-    /// Revokes a token by id; `false` if there is none.
+    /// Revokes a token by id; `false` if there is none. Revoking a revoked
+    /// token keeps its first revocation time.
     pub async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
-        let _ = id;
-        todo!()
+        let revoked = retry!("revoking a token", async {
+            let r = sqlx::query(REVOKE_TOKEN).bind(id).bind(now()).execute(self.db().write_pool()).await?;
+            Ok(r.rows_affected())
+        })?;
+        if revoked == 1 {
+            return Ok(true);
+        }
+        let row = sqlx::query(TOKEN_EXISTS)
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(|e| db_error("looking up a token", e))?;
+        Ok(row.is_some())
     }
 }
