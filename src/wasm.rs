@@ -17,6 +17,9 @@ use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
+// The `Registry` class: the core's registry client over `fetch`.
+mod registry;
+
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
 /** A SQL dialect; it selects Atlas's statement-splitting profile. */

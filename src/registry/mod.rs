@@ -18,9 +18,11 @@
 //! The protocol around them (HTTP paths, auth, tags) is the server's and
 //! is documented in `docs/protocol.md` once the server exists.
 
+pub mod client;
 mod deploy;
 mod names;
 
+pub use client::Client;
 pub use deploy::{DeploymentStatus, DeploymentSummary};
 pub use names::{check_name, NameKind, MAX_NAME_LEN};
 

@@ -1,0 +1,814 @@
+//! The registry client: push a directory, fetch a version by tag or
+//! digest, list and move tags, over the `/v1` protocol
+//! (`docs/protocol.md`).
+//!
+//! The client does no I/O itself: it is generic over a [`Transport`]
+//! that sends one HTTP request and returns the response. The wasm module
+//! implements it over `fetch` (browsers, Node, edge workers) and the server
+//! crate over reqwest. Everything else is here, once:
+//!
+//! * **Fetching never returns wrong bytes.** The manifest's digest must be
+//!   the version the registry named; every blob, downloaded or cached, is
+//!   checked against its digest and size and the directory against its
+//!   `atlas.sum` ([`Manifest::assemble`]); errors name the file.
+//! * **Fetching again is cheap.** The client keeps the last manifest of
+//!   each tag with its `ETag`: an unchanged tag costs one conditional
+//!   request answered `304 Not Modified`, and a tag that moved downloads
+//!   only the blobs the [`BlobCache`] lacks.
+//! * **Pushing uploads only what the registry lacks**: one
+//!   `blobs/missing` request, then the missing blobs, [`MAX_IN_FLIGHT`] at
+//!   a time, then the version, `latest` and the other tags.
+//!
+//! Errors are [`RegistryError`]s: the registry's own JSON error (code,
+//! message, file, hint) as it sent it, or the client's when the registry
+//! cannot be reached or answers something that is not the protocol.
+//!
+//! ```no_run
+//! # async fn demo(transport: impl strata::registry::client::Transport) -> Result<(), strata::registry::RegistryError> {
+//! use strata::lex::Dialect;
+//! use strata::registry::client::Client;
+//! let registry = Client::new("http://127.0.0.1:8080", transport)?.with_token("s3cr3t")?;
+//! let fetched = registry.fetch("app", "latest", Dialect::Postgres, |_| {}).await?;
+//! println!("{} files at {}", fetched.directory.files().len(), fetched.version);
+//! # Ok(()) }
+//! ```
+
+mod cache;
+mod transport;
+
+pub use cache::{BlobCache, MemoryCache, NoCache};
+pub use transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+
+use super::{check_name, BlobDigest, Limits, Manifest, ManifestFile, NameKind, RegistryError};
+use crate::dir::Directory;
+use crate::lex::Dialect;
+use futures_util::stream::{self, StreamExt};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// How many blob requests a push or a fetch keeps in flight at once.
+pub const MAX_IN_FLIGHT: usize = 8;
+
+/// The tag every push moves.
+pub const LATEST: &str = "latest";
+
+/// A client of one registry, with one token.
+///
+/// Methods take `&self`: one client can serve concurrent requests (its
+/// caches are locked briefly, never across a request). Its `Debug`
+/// output does not show the token.
+pub struct Client<T, C = MemoryCache> {
+    base: String,
+    token: Option<String>,
+    transport: T,
+    cache: C,
+    limits: Limits,
+    /// The last manifest fetched per (directory, tag or digest).
+    known: Mutex<HashMap<(String, String), Known>>,
+    stats: Counters,
+}
+
+impl<T, C> std::fmt::Debug for Client<T, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Known {
+    version: BlobDigest,
+    /// The `ETag` to send back in `If-None-Match` (tags only).
+    etag: Option<String>,
+    manifest: Arc<Manifest>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    not_modified: AtomicU64,
+    bytes_sent: AtomicU64,
+    bytes_received: AtomicU64,
+}
+
+/// What a client has sent and received so far (bodies only, not headers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Requests sent.
+    pub requests: u64,
+    /// Of which answered `304 Not Modified`.
+    pub not_modified: u64,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
+    /// Response body bytes received.
+    pub bytes_received: u64,
+}
+
+/// How far a push's uploads or a fetch's downloads are: reported once
+/// before the first blob (with the totals) and after each one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    /// Blobs transferred.
+    pub files_done: usize,
+    /// Blobs to transfer.
+    pub files_total: usize,
+    /// Bytes transferred.
+    pub bytes_done: u64,
+    /// Bytes to transfer.
+    pub bytes_total: u64,
+}
+
+/// A number of blobs and their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Transfer {
+    /// Blobs.
+    pub files: usize,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// A fetched, verified directory version.
+#[derive(Clone, Debug)]
+pub struct Fetched {
+    /// The version's digest.
+    pub version: BlobDigest,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The directory, every file checked against the manifest and the
+    /// manifest's `atlas.sum`.
+    pub directory: Directory,
+    /// The manifest was not downloaded: the tag had not moved since this
+    /// client last fetched it (`304`), or the version was known.
+    pub not_modified: bool,
+    /// The blobs downloaded (the others came from the cache).
+    pub downloaded: Transfer,
+}
+
+/// The result of a push.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pushed {
+    /// The version's digest.
+    pub version: BlobDigest,
+    /// Whether the registry created the version (`false`: it had it).
+    pub created: bool,
+    /// Files in the version.
+    pub files: usize,
+    /// Their total size in bytes.
+    pub size: u64,
+    /// The blobs uploaded (the registry had the others).
+    pub uploaded: Transfer,
+    /// The tags moved, `latest` first.
+    pub tags: Vec<TagMove>,
+}
+
+/// A tag moved to a version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagMove {
+    /// The tag.
+    pub name: String,
+    /// The version it points to now.
+    pub version: BlobDigest,
+    /// The version it pointed to before, if it existed.
+    #[serde(default)]
+    pub previous: Option<BlobDigest>,
+}
+
+/// A tag of a directory, as listed by [`Client::tags`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagInfo {
+    /// The tag.
+    pub name: String,
+    /// The version it points to.
+    pub version: BlobDigest,
+    /// When it last moved (RFC 3339, UTC).
+    #[serde(default)]
+    pub updated: Option<String>,
+    /// The id of the token that moved it.
+    #[serde(default)]
+    pub updated_by: Option<String>,
+}
+
+/// When [`Client::set_tag`] may move a tag (compare-and-swap).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TagCondition {
+    /// Always: create or move it.
+    Always,
+    /// Only if it points to this version now (`If-Match`).
+    Match(BlobDigest),
+    /// Only if it does not exist yet (`If-None-Match: *`).
+    Absent,
+}
+
+const UNREACHABLE_HINT: &str = "check the registry URL and that the registry is running and reachable from here";
+const PROTOCOL_HINT: &str =
+    "check that the URL is the base URL of a strata registry (without /v1) and that no proxy rewrites its answers";
+
+impl<T: Transport> Client<T> {
+    /// A client of the registry at `base_url` (`http://host:port`, maybe
+    /// with a path prefix; the client adds `/v1/...`), with no token and a
+    /// [`MemoryCache`] of the default size.
+    pub fn new(base_url: &str, transport: T) -> Result<Client<T>, RegistryError> {
+        Ok(Client {
+            base: base_url_of(base_url)?,
+            token: None,
+            transport,
+            cache: MemoryCache::default(),
+            limits: Limits::default(),
+            known: Mutex::new(HashMap::new()),
+            stats: Counters::default(),
+        })
+    }
+}
+
+impl<T: Transport, C: BlobCache> Client<T, C> {
+    /// Sends `token` as `Authorization: Bearer <token>` on every request.
+    /// Refuses a token that cannot be sent in an HTTP header.
+    pub fn with_token(mut self, token: impl Into<String>) -> Result<Self, RegistryError> {
+        let token = token.into();
+        if let Some(i) = token.bytes().position(|b| !(0x21..=0x7e).contains(&b)) {
+            return Err(RegistryError::new(
+                "invalid-token",
+                format!("the token has a character that cannot be sent in an HTTP header (byte {i})"),
+                None,
+                "pass the token exactly as `strata-server token create` printed it, without spaces or newlines",
+            ));
+        }
+        self.token = (!token.is_empty()).then_some(token);
+        Ok(self)
+    }
+
+    /// Keeps blobs in `cache` instead.
+    pub fn with_cache<D: BlobCache>(self, cache: D) -> Client<T, D> {
+        Client {
+            base: self.base,
+            token: self.token,
+            transport: self.transport,
+            cache,
+            limits: self.limits,
+            known: self.known,
+            stats: self.stats,
+        }
+    }
+
+    /// The limits fetched versions are checked against (default
+    /// [`Limits::default`]).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The registry's base URL, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The blob cache.
+    pub fn cache(&self) -> &C {
+        &self.cache
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// What the client has sent and received so far.
+    pub fn stats(&self) -> Stats {
+        let c = &self.stats;
+        Stats {
+            requests: c.requests.load(Ordering::Relaxed),
+            not_modified: c.not_modified.load(Ordering::Relaxed),
+            bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
+            bytes_received: c.bytes_received.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The tags of directory `dir`, by name.
+    pub async fn tags(&self, dir: &str) -> Result<Vec<TagInfo>, RegistryError> {
+        check_name(NameKind::Directory, dir)?;
+        #[derive(Deserialize)]
+        struct Page {
+            items: Vec<TagInfo>,
+            #[serde(default)]
+            next: Option<String>,
+        }
+        let mut items = Vec::new();
+        let mut path = format!("dirs/{dir}/tags");
+        loop {
+            let page: Page = self.call(Method::Get, &path, vec![], None).await?.expect(&[200])?.json()?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) if !next.is_empty() => path = format!("dirs/{dir}/tags?cursor={}", query_value(&next)),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Fetches version `reference` of directory `dir`: a tag name or a
+    /// version digest (`sha256:…`). Checks that the manifest is the
+    /// version the registry named, downloads the blobs the cache lacks
+    /// ([`MAX_IN_FLIGHT`] at a time, calling `progress`) and builds the
+    /// directory with [`Manifest::assemble`], splitting statements with
+    /// `dialect`. Any byte that differs fails the fetch with an error
+    /// naming the file.
+    pub async fn fetch(
+        &self,
+        dir: &str,
+        reference: &str,
+        dialect: Dialect,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<Fetched, RegistryError> {
+        check_name(NameKind::Directory, dir)?;
+        let (known, not_modified) = self.manifest(dir, reference).await?;
+        let manifest = &*known.manifest;
+        manifest.check(&self.limits)?;
+
+        // The blobs: from the cache, or downloaded (each digest once).
+        let mut blobs: HashMap<&BlobDigest, Vec<u8>> = HashMap::new();
+        let mut cached: HashSet<&BlobDigest> = HashSet::new();
+        let mut wanted: Vec<&ManifestFile> = Vec::new();
+        let mut uses: HashMap<&BlobDigest, usize> = HashMap::new();
+        for f in &manifest.files {
+            let n = uses.entry(&f.digest).or_default();
+            *n += 1;
+            if *n > 1 {
+                continue;
+            }
+            match self.cache.get(&f.digest) {
+                Some(bytes) => {
+                    cached.insert(&f.digest);
+                    blobs.insert(&f.digest, bytes);
+                }
+                None => wanted.push(f),
+            }
+        }
+        let mut done = Progress {
+            files_total: wanted.len(),
+            bytes_total: wanted.iter().map(|f| f.size).sum(),
+            ..Progress::default()
+        };
+        progress(done);
+        let mut downloads = stream::iter(wanted.iter().map(|f| self.get_blob(dir, f))).buffer_unordered(MAX_IN_FLIGHT);
+        while let Some(blob) = downloads.next().await {
+            let (digest, bytes) = blob?;
+            done.files_done += 1;
+            done.bytes_done += bytes.len() as u64;
+            progress(done);
+            blobs.insert(digest, bytes);
+        }
+        drop(downloads);
+
+        // Every byte checked; the bytes move into the directory.
+        let assembled = manifest.assemble(&self.limits, dialect, |d| {
+            let n = uses.get_mut(d)?;
+            *n -= 1;
+            if *n == 0 {
+                blobs.remove(d)
+            } else {
+                blobs.get(d).cloned()
+            }
+        });
+        let directory = match assembled {
+            Ok(directory) => directory,
+            Err(e) => {
+                // A damaged cached blob must not fail the next fetch too.
+                if let Some(f) = manifest.files.iter().find(|f| e.file.as_deref() == Some(&f.name)) {
+                    if cached.contains(&f.digest) {
+                        self.cache.remove(&f.digest);
+                    }
+                }
+                return Err(e);
+            }
+        };
+        let mut put = HashSet::new();
+        for f in wanted {
+            if put.insert(&f.digest) {
+                if let Some(file) = directory.file(&f.name) {
+                    self.cache.put(&f.digest, file.bytes());
+                }
+            }
+        }
+        Ok(Fetched {
+            version: known.version.clone(),
+            manifest: manifest.clone(),
+            directory,
+            not_modified,
+            downloaded: Transfer { files: done.files_done, bytes: done.bytes_done },
+        })
+    }
+
+    /// Pushes `directory` as a version of `dir`: asks which blobs the
+    /// registry lacks, uploads those ([`MAX_IN_FLIGHT`] at a time, calling
+    /// `progress`), creates the version, then moves [`LATEST`] and each of
+    /// `tags` to it. A directory whose `atlas.sum` does not match its files
+    /// is refused before anything is sent; one without `atlas.sum` is
+    /// pushed with the computed sum.
+    pub async fn push(
+        &self,
+        directory: &Directory,
+        dir: &str,
+        tags: &[&str],
+        mut progress: impl FnMut(Progress),
+    ) -> Result<Pushed, RegistryError> {
+        check_name(NameKind::Directory, dir)?;
+        let mut names = vec![LATEST];
+        for &t in tags {
+            check_name(NameKind::Tag, t)?;
+            if !names.contains(&t) {
+                names.push(t);
+            }
+        }
+        let manifest = Manifest::of(directory);
+        manifest.check(&self.limits)?;
+        if directory.sum_file().is_some() {
+            directory.verify(None).map_err(|e| {
+                let e = crate::error::Error::from(&e);
+                let message = match &e.detail {
+                    Some(d) => format!("{} ({d})", e.message),
+                    None => e.message,
+                };
+                RegistryError::new(e.code, message, e.file.as_deref(), &e.hint)
+            })?;
+        }
+        let version = manifest.digest();
+
+        // Which blobs the registry lacks; each digest once.
+        let mut seen = HashSet::new();
+        let unique: Vec<&ManifestFile> = manifest.files.iter().filter(|f| seen.insert(&f.digest)).collect();
+        #[derive(Serialize)]
+        struct Digests<'a> {
+            digests: Vec<&'a BlobDigest>,
+        }
+        #[derive(Deserialize)]
+        struct Missing {
+            missing: Vec<BlobDigest>,
+        }
+        let body = json_body(&Digests { digests: unique.iter().map(|f| &f.digest).collect() });
+        let missing: Missing = self
+            .call(Method::Post, &format!("dirs/{dir}/blobs/missing"), json_headers(), Some(body))
+            .await?
+            .expect(&[200])?
+            .json()?;
+        let missing: HashSet<BlobDigest> = missing.missing.into_iter().collect();
+        let uploads: Vec<&ManifestFile> = unique.into_iter().filter(|f| missing.contains(&f.digest)).collect();
+
+        let mut done = Progress {
+            files_total: uploads.len(),
+            bytes_total: uploads.iter().map(|f| f.size).sum(),
+            ..Progress::default()
+        };
+        progress(done);
+        let mut puts = stream::iter(uploads.iter().map(|f| {
+            // Manifest::of named every file of the directory.
+            let bytes = directory.file(&f.name).map(|m| m.bytes()).unwrap_or_default();
+            self.put_blob(dir, f, bytes)
+        }))
+        .buffer_unordered(MAX_IN_FLIGHT);
+        while let Some(put) = puts.next().await {
+            done.files_done += 1;
+            done.bytes_done += put?;
+            progress(done);
+        }
+        drop(puts);
+
+        #[derive(Deserialize)]
+        struct Created {
+            digest: BlobDigest,
+        }
+        let answer = self
+            .call(Method::Post, &format!("dirs/{dir}/versions"), json_headers(), Some(json_body(&manifest)))
+            .await?
+            .expect(&[200, 201])?;
+        let created = answer.response.status == 201;
+        let stored: Created = answer.json()?;
+        if stored.digest != version {
+            return Err(RegistryError::new(
+                "version-mismatch",
+                format!("the registry stored the version as {}, but its manifest's digest is {version}", stored.digest),
+                None,
+                "the registry and this client disagree on the manifest format: use a client and a server of the same release",
+            ));
+        }
+
+        let mut moved = Vec::with_capacity(names.len());
+        for name in names {
+            moved.push(self.set_tag(dir, name, &version, TagCondition::Always).await?);
+        }
+        Ok(Pushed {
+            version,
+            created,
+            files: manifest.files.len(),
+            size: manifest.files.iter().map(|f| f.size).sum(),
+            uploaded: Transfer { files: done.files_done, bytes: done.bytes_done },
+            tags: moved,
+        })
+    }
+
+    /// Points tag `tag` of `dir` at `version` if `condition` holds (the
+    /// registry answers `precondition-failed` otherwise).
+    pub async fn set_tag(
+        &self,
+        dir: &str,
+        tag: &str,
+        version: &BlobDigest,
+        condition: TagCondition,
+    ) -> Result<TagMove, RegistryError> {
+        check_name(NameKind::Directory, dir)?;
+        check_name(NameKind::Tag, tag)?;
+        #[derive(Serialize)]
+        struct Body<'a> {
+            version: &'a BlobDigest,
+        }
+        let mut headers = json_headers();
+        match condition {
+            TagCondition::Always => {}
+            TagCondition::Match(v) => headers.push(("if-match", format!("\"{v}\""))),
+            TagCondition::Absent => headers.push(("if-none-match", "*".into())),
+        }
+        self.call(Method::Put, &format!("dirs/{dir}/tags/{tag}"), headers, Some(json_body(&Body { version })))
+            .await?
+            .expect(&[200, 201])?
+            .json()
+    }
+
+    /// The manifest of `reference` (a tag or a digest), and whether it was
+    /// known already (no body downloaded).
+    async fn manifest(&self, dir: &str, reference: &str) -> Result<(Known, bool), RegistryError> {
+        let key = (dir.to_string(), reference.to_string());
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        let by_digest = reference.starts_with("sha256:");
+        let (path, headers) = if by_digest {
+            let digest = BlobDigest::parse(reference)?;
+            if let Some(k) = known {
+                // Versions are immutable.
+                return Ok((k, true));
+            }
+            (format!("dirs/{dir}/versions/{digest}"), vec![])
+        } else {
+            check_name(NameKind::Tag, reference)?;
+            let headers = match known.as_ref().and_then(|k| k.etag.clone()) {
+                Some(etag) => vec![("if-none-match", etag)],
+                None => vec![],
+            };
+            (format!("dirs/{dir}/tags/{reference}"), headers)
+        };
+        let answer = self.call(Method::Get, &path, headers, None).await?.expect(&[200, 304])?;
+        if answer.response.status == 304 {
+            return match known {
+                Some(k) => {
+                    self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
+                    Ok((k, true))
+                }
+                None => Err(answer.invalid("it answered 304 Not Modified to a request that named no version")),
+            };
+        }
+        // The version the registry names must be the manifest's digest.
+        let named = if by_digest {
+            Some(reference.to_string())
+        } else {
+            answer.response.header("strata-version").or_else(|| answer.response.header("etag")).map(unquote)
+        };
+        let Some(named) = named else {
+            let mut e = answer.invalid("the answer has neither a Strata-Version nor an ETag header");
+            e.hint = format!(
+                "{PROTOCOL_HINT}; a registry that serves browsers must expose both headers \
+                 (Access-Control-Expose-Headers: ETag, Strata-Version)"
+            );
+            return Err(e);
+        };
+        let named =
+            BlobDigest::parse(&named).map_err(|_| answer.invalid(&format!("it names the version {named:?}")))?;
+        let etag = answer.response.header("etag").map(str::to_string);
+        let manifest: Manifest = answer.json()?;
+        let actual = manifest.digest();
+        if actual != named {
+            return Err(RegistryError::new(
+                "version-mismatch",
+                format!(
+                    "the manifest the registry sent for {dir} {reference} has digest {actual}, not {named}, the version it named"
+                ),
+                None,
+                "the registry or a cache in between served damaged data: try again, and tell the registry's operator if it persists",
+            ));
+        }
+        let k = Known { version: named, etag: etag.filter(|_| !by_digest), manifest: Arc::new(manifest) };
+        self.known.lock().unwrap_or_else(|e| e.into_inner()).insert(key, k.clone());
+        Ok((k, false))
+    }
+
+    async fn get_blob<'m>(&self, dir: &str, f: &'m ManifestFile) -> Result<(&'m BlobDigest, Vec<u8>), RegistryError> {
+        let answer = self.call(Method::Get, &format!("dirs/{dir}/blobs/{}", f.digest), vec![], None).await?;
+        let answer = answer.expect(&[200]).map_err(|e| on_file(e, &f.name))?;
+        Ok((&f.digest, answer.response.body))
+    }
+
+    async fn put_blob(&self, dir: &str, f: &ManifestFile, bytes: &[u8]) -> Result<u64, RegistryError> {
+        let headers = vec![("content-type", "application/octet-stream".to_string())];
+        let path = format!("dirs/{dir}/blobs/{}", f.digest);
+        self.call(Method::Put, &path, headers, Some(bytes.to_vec()))
+            .await?
+            .expect(&[200, 201])
+            .map_err(|e| on_file(e, &f.name))?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Sends one request, counting it.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        mut headers: Vec<(&'static str, String)>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, RegistryError> {
+        let url = format!("{}/v1/{path}", self.base);
+        if let Some(t) = &self.token {
+            headers.push(("authorization", format!("Bearer {t}")));
+        }
+        let c = &self.stats;
+        c.requests.fetch_add(1, Ordering::Relaxed);
+        c.bytes_sent.fetch_add(body.as_ref().map_or(0, |b| b.len() as u64), Ordering::Relaxed);
+        let request = HttpRequest { method, url, headers, body };
+        let url = request.url.clone();
+        match self.transport.send(request).await {
+            Ok(response) => {
+                c.bytes_received.fetch_add(response.body.len() as u64, Ordering::Relaxed);
+                Ok(Answer { method, url, response })
+            }
+            Err(e) => Err(RegistryError::new(
+                "request-failed",
+                format!("{method} {url}: {}", e.message),
+                None,
+                e.hint.as_deref().unwrap_or(UNREACHABLE_HINT),
+            )),
+        }
+    }
+}
+
+/// A response and the request it answers.
+struct Answer {
+    method: Method,
+    url: String,
+    response: HttpResponse,
+}
+
+impl Answer {
+    /// The answer if its status is one of `ok`; otherwise the registry's
+    /// error.
+    fn expect(self, ok: &[u16]) -> Result<Answer, RegistryError> {
+        if ok.contains(&self.response.status) {
+            Ok(self)
+        } else {
+            Err(self.error())
+        }
+    }
+
+    /// The body as JSON of type `V`.
+    fn json<V: DeserializeOwned>(self) -> Result<V, RegistryError> {
+        let text = std::str::from_utf8(&self.response.body).map_err(|_| self.invalid("its body is not UTF-8 text"))?;
+        let value =
+            crate::json::parse(text).map_err(|at| self.invalid(&format!("its body is not JSON (byte {at})")))?;
+        V::deserialize(value).map_err(|e| self.invalid(&format!("its body is not what the protocol says: {e}")))
+    }
+
+    fn invalid(&self, why: &str) -> RegistryError {
+        RegistryError::new(
+            "invalid-response",
+            format!(
+                "{} {} answered {}, which is not the registry protocol: {why}",
+                self.method, self.url, self.response.status
+            ),
+            None,
+            PROTOCOL_HINT,
+        )
+    }
+
+    /// The registry's JSON error, or what the status says when the body is
+    /// not one (a proxy's page, an empty body).
+    fn error(&self) -> RegistryError {
+        #[derive(Deserialize)]
+        struct Body {
+            code: String,
+            message: String,
+            #[serde(default)]
+            file: Option<String>,
+            #[serde(default)]
+            hint: Option<String>,
+        }
+        let status = self.response.status;
+        let fallback_hint = match status {
+            401 => "pass a token the registry knows (strata-server token create)",
+            403 => "use a token with the scope this needs, for this directory",
+            404 => "check the directory, tag or version name",
+            413 => "the registry refuses bodies this large: raise its limits or split the directory",
+            500..=599 => "the registry or its storage failed: try again, and tell its operator if it persists",
+            _ => PROTOCOL_HINT,
+        };
+        let body = std::str::from_utf8(&self.response.body).ok();
+        let parsed = body.and_then(|t| crate::json::parse(t).ok()).and_then(|v| Body::deserialize(v).ok());
+        match parsed {
+            Some(b) if !b.code.is_empty() => RegistryError {
+                code: b.code,
+                message: b.message,
+                file: b.file,
+                hint: b.hint.filter(|h| !h.is_empty()).unwrap_or_else(|| fallback_hint.into()),
+            },
+            _ => {
+                let code = match status {
+                    401 => "unauthorized",
+                    403 => "forbidden",
+                    404 => "not-found",
+                    500..=599 => "server-error",
+                    _ => "unexpected-status",
+                };
+                let excerpt: String = body.unwrap_or("").trim().chars().take(200).collect();
+                let excerpt = if excerpt.is_empty() { String::new() } else { format!(": {excerpt}") };
+                RegistryError::new(
+                    code,
+                    format!("{} {} answered {status}{excerpt}", self.method, self.url),
+                    None,
+                    fallback_hint,
+                )
+            }
+        }
+    }
+}
+
+/// `e`, about file `name` unless it names one already.
+fn on_file(mut e: RegistryError, name: &str) -> RegistryError {
+    if e.file.is_none() {
+        e.file = Some(name.to_string());
+    }
+    e
+}
+
+fn json_headers() -> Vec<(&'static str, String)> {
+    vec![("content-type", "application/json".to_string())]
+}
+
+fn json_body<V: Serialize>(v: &V) -> Vec<u8> {
+    // Strings and integers only: serialising them cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+/// `"sha256:…"` (an entity tag, maybe weak) as `sha256:…`.
+fn unquote(v: &str) -> String {
+    let v = v.trim();
+    let v = v.strip_prefix("W/").unwrap_or(v);
+    v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v).to_string()
+}
+
+/// Percent-encodes a query value (a page cursor is opaque).
+fn query_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Checks a registry base URL and drops its trailing `/`.
+fn base_url_of(url: &str) -> Result<String, RegistryError> {
+    let bad = |why: &str| {
+        RegistryError::new(
+            "invalid-url",
+            format!("{url:?} is not a registry URL: {why}"),
+            None,
+            "pass the registry's base URL, such as http://127.0.0.1:8080 or https://registry.example.com",
+        )
+    };
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    let Some(rest) = rest else { return Err(bad("it does not start with http:// or https://")) };
+    if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad(&format!("it contains {c:?}")));
+    }
+    if url.contains(['?', '#']) {
+        return Err(bad("it has a query or a fragment"));
+    }
+    if rest.split('/').next().unwrap_or("").is_empty() {
+        return Err(bad("it has no host"));
+    }
+    let base = url.trim_end_matches('/');
+    if base.ends_with("/v1") {
+        return Err(bad("it ends in /v1, which the client adds itself"));
+    }
+    Ok(base.to_string())
+}
+
+#[cfg(test)]
+mod tests;
