@@ -360,7 +360,10 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
             ..Progress::default()
         };
         progress(done);
-        let mut downloads = stream::iter(wanted.iter().map(|f| self.get_blob(dir, f))).buffer_unordered(MAX_IN_FLIGHT);
+        // Indices, not references, cross the closure: a closure taking a
+        // reference would make the future not `Send` (rust-lang/rust#102211).
+        let mut downloads =
+            stream::iter(0..wanted.len()).map(|i| self.get_blob(dir, wanted[i])).buffer_unordered(MAX_IN_FLIGHT);
         while let Some(blob) = downloads.next().await {
             let (digest, bytes) = blob?;
             done.files_done += 1;
@@ -470,12 +473,14 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
             ..Progress::default()
         };
         progress(done);
-        let mut puts = stream::iter(uploads.iter().map(|f| {
-            // Manifest::of named every file of the directory.
-            let bytes = directory.file(&f.name).map(|m| m.bytes()).unwrap_or_default();
-            self.put_blob(dir, f, bytes)
-        }))
-        .buffer_unordered(MAX_IN_FLIGHT);
+        let mut puts = stream::iter(0..uploads.len())
+            .map(|i| {
+                let f = uploads[i];
+                // Manifest::of named every file of the directory.
+                let bytes = directory.file(&f.name).map(|m| m.bytes()).unwrap_or_default();
+                self.put_blob(dir, f, bytes)
+            })
+            .buffer_unordered(MAX_IN_FLIGHT);
         while let Some(put) = puts.next().await {
             done.files_done += 1;
             done.bytes_done += put?;
