@@ -1,6 +1,5 @@
 //! The command line: `strata-server serve` and `strata-server token …`.
 
-use crate::http::auth::{parse_scope, scope_name};
 use crate::http::{self, App, Config};
 use crate::store::{Scope, Store, StoreConfig, TokenInfo};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -167,7 +166,7 @@ struct RevokeArgs {
 }
 
 fn parse_scope_arg(s: &str) -> Result<Scope, String> {
-    parse_scope(s.trim()).ok_or_else(|| format!("{s:?} is not a scope: use read, push, report or deploy"))
+    Scope::parse(s.trim()).map_err(|e| format!("{}; {}", e.message, e.hint))
 }
 
 /// Parses a byte count: a number with an optional unit (`k`/`KiB`, `M`/`MiB`,
@@ -213,7 +212,10 @@ pub async fn run() -> ExitCode {
 fn init_logs(format: LogFormat, default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
         LogFormat::Text => b.try_init(),
         LogFormat::Json => b.json().try_init(),
@@ -295,7 +297,7 @@ impl<'a> TokenJson<'a> {
         TokenJson {
             id: &t.id,
             name: &t.name,
-            scopes: t.scopes.iter().map(|s| scope_name(*s)).collect(),
+            scopes: t.scopes.iter().map(|s| s.as_str()).collect(),
             dirs: &t.dirs,
             created: strata::report::rfc3339(t.created),
             revoked: t.revoked.map(strata::report::rfc3339),

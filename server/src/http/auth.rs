@@ -20,21 +20,6 @@ pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(2);
 /// At most this many cached tokens (the cache is emptied beyond).
 const TOKEN_CACHE_MAX: usize = 10_000;
 
-/// The protocol name of a scope.
-pub fn scope_name(s: Scope) -> &'static str {
-    match s {
-        Scope::Read => "read",
-        Scope::Push => "push",
-        Scope::Report => "report",
-        Scope::Deploy => "deploy",
-    }
-}
-
-/// Parses a scope name.
-pub fn parse_scope(s: &str) -> Option<Scope> {
-    [Scope::Read, Scope::Push, Scope::Report, Scope::Deploy].into_iter().find(|x| scope_name(*x) == s)
-}
-
 /// Who is calling.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -130,7 +115,7 @@ pub async fn authorize(
         None => {
             return Err(ApiError::unauthorized(format!(
                 "no token: this request needs a token with the {} scope",
-                scope_name(scope)
+                scope.as_str()
             )))
         }
         Some(v) => {
@@ -151,10 +136,10 @@ pub async fn authorize(
     };
     if let Some(t) = &caller.token {
         if !t.scopes.contains(&scope) {
-            let has: Vec<&str> = t.scopes.iter().map(|s| scope_name(*s)).collect();
+            let has: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
             return Err(ApiError::forbidden(
-                format!("token {} has the scopes [{}]; this request needs {}", t.id, has.join(", "), scope_name(scope)),
-                &format!("use a token created with `--scope {}`", scope_name(scope)),
+                format!("token {} has the scopes [{}]; this request needs {}", t.id, has.join(", "), scope.as_str()),
+                &format!("use a token created with `--scope {}`", scope.as_str()),
             ));
         }
     }

@@ -52,19 +52,12 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    /// The store's page request: `limit` clamped to 1..=1000.
+    /// The store's page request: `limit` clamped to 1..=1000, the cursor
+    /// checked by the store's rule.
     pub fn page(self) -> Result<Page, ApiError> {
-        let limit = self.limit.unwrap_or(100).clamp(1, 1000);
-        if let Some(c) = &self.cursor {
-            if c.is_empty() || c.len() > 512 {
-                return Err(ApiError::bad_request(
-                    "invalid-cursor",
-                    format!("the cursor {c:?} is not one this registry returned"),
-                    "pass the `next` value of the previous page, or no cursor for the first page",
-                ));
-            }
-        }
-        Ok(Page { limit, cursor: self.cursor })
+        let page = Page { limit: self.limit.unwrap_or(100).clamp(1, 1000), cursor: self.cursor };
+        page.check()?;
+        Ok(page)
     }
 }
 

@@ -327,3 +327,117 @@ pub fn sample_files(n: usize) -> Vec<(String, Vec<u8>)> {
 pub fn borrow(files: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
     files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect()
 }
+
+/// An answer, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    /// The status code.
+    pub status: u16,
+    /// The headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    /// The body as JSON (panics with the body if it is not).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {}", self.status, self.text()))
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+    }
+
+    /// Asserts a JSON error: this status and code, and a message and hint
+    /// that say something. Returns the error document.
+    #[track_caller]
+    pub fn error(&self, status: u16, code: &str) -> serde_json::Value {
+        assert_eq!(self.status, status, "expected {status} {code}, got {}: {}", self.status, self.text());
+        let j = self.json();
+        assert_eq!(j["code"], code, "{j}");
+        assert!(j["message"].as_str().is_some_and(|m| m.len() > 5), "message: {j}");
+        assert!(j["hint"].as_str().is_some_and(|m| m.len() > 5), "hint: {j}");
+        assert_eq!(self.header("content-type").as_deref(), Some("application/json"), "{j}");
+        j
+    }
+}
+
+/// Sends a request: `headers` as given, `Authorization: Bearer token`
+/// when a token is given.
+pub async fn call(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Resp {
+    let mut r = client().request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    if let Some(b) = body {
+        r = r.body(b);
+    }
+    let resp = r.send().await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await.unwrap().to_vec();
+    Resp { status, headers, body }
+}
+
+impl Server {
+    /// `GET path`.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        call("GET", &self.at(path), token, &[], None).await
+    }
+
+    /// `PUT path` with raw bytes.
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &[u8]) -> Resp {
+        call("PUT", &self.at(path), token, &[], Some(body.to_vec())).await
+    }
+
+    /// `POST path` with a JSON value.
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &serde_json::Value) -> Resp {
+        let b = serde_json::to_vec(body).unwrap();
+        call("POST", &self.at(path), token, &[("content-type", "application/json")], Some(b)).await
+    }
+
+    /// `PUT …/tags/{tag}` to `version`, with extra headers (preconditions).
+    pub async fn put_tag(
+        &self,
+        token: &str,
+        dir: &str,
+        tag: &str,
+        version: &BlobDigest,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let body = serde_json::to_vec(&serde_json::json!({ "version": version })).unwrap();
+        call("PUT", &self.at(&format!("/v1/dirs/{dir}/tags/{tag}")), Some(token), headers, Some(body)).await
+    }
+
+    /// Sends raw bytes on a fresh connection and returns the status code
+    /// and the body of the answer (for paths an HTTP client would
+    /// normalize, such as `..` segments).
+    pub async fn raw(&self, request: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        (status, body)
+    }
+}
