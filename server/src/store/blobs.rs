@@ -32,7 +32,6 @@ pub(crate) struct Blobs {
     store: Arc<dyn ObjectStore>,
     /// Where, for messages.
     location: String,
-    part_size: usize,
 }
 
 impl Blobs {
@@ -43,7 +42,7 @@ impl Blobs {
             })?;
             let fs =
                 LocalFileSystem::new_with_prefix(dir).map_err(|e| StoreError(format!("blob directory {dir}: {e}")))?;
-            Ok(Blobs { store: Arc::new(fs), location: url.to_string(), part_size: PART_SIZE })
+            Ok(Blobs { store: Arc::new(fs), location: url.to_string() })
         } else if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
@@ -58,7 +57,7 @@ impl Blobs {
             let prefix = prefix.trim_matches('/');
             let store: Arc<dyn ObjectStore> =
                 if prefix.is_empty() { Arc::new(s3) } else { Arc::new(PrefixStore::new(s3, prefix)) };
-            Ok(Blobs { store, location: url.to_string(), part_size: PART_SIZE })
+            Ok(Blobs { store, location: url.to_string() })
         } else {
             Err(StoreError(format!(
                 "blob storage URL {url:?} is neither file://DIR nor s3://BUCKET/PREFIX: use one of those"
@@ -66,11 +65,10 @@ impl Blobs {
         }
     }
 
-    /// Uses parts of `size` bytes (tests make multipart uploads happen
-    /// with small bodies; S3 still wants 5 MiB).
+    /// The object store itself (tests list it).
     #[cfg(test)]
-    pub(crate) fn set_part_size(&mut self, size: usize) {
-        self.part_size = size;
+    pub(crate) fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
     }
 
     fn key(digest: &BlobDigest) -> Path {
@@ -130,13 +128,13 @@ impl Blobs {
             }
             held_len += chunk.len();
             held.push(chunk);
-            if held_len >= self.part_size {
+            if held_len >= PART_SIZE {
                 let mp = self
                     .store
                     .put_multipart(&key)
                     .await
                     .map_err(|e| PutBlobError::Store(self.fail(&format!("starting the upload of {digest}"), e)))?;
-                let mut up = WriteMultipart::new_with_chunk_size(mp, self.part_size);
+                let mut up = WriteMultipart::new_with_chunk_size(mp, PART_SIZE);
                 for b in held.drain(..) {
                     up.put(b);
                 }

@@ -8,7 +8,7 @@
 
 use super::StoreError;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row, Transaction};
 use std::time::Duration;
 
 /// Which database the metadata lives in.
@@ -52,6 +52,13 @@ impl Db {
         };
         let db = match backend {
             Backend::Postgres => {
+                // One attempt first: the pool would retry a refused
+                // connection until its acquire timeout.
+                let probe = tokio::time::timeout(Duration::from_secs(30), AnyConnection::connect(url))
+                    .await
+                    .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+                    .map_err(|e| open_error(url, e))?;
+                let _ = probe.close().await;
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(60))
@@ -186,6 +193,10 @@ impl Db {
 
 /// The advisory lock PostgreSQL replicas take while migrating.
 const SCHEMA_LOCK: i64 = 0x7374_7261_7461; // "strata"
+
+/// The schema's version.
+#[cfg(test)]
+pub(crate) const MIGRATION_COUNT: usize = MIGRATIONS.len();
 
 /// The schema, one entry per version; never edit an entry, append one.
 /// `{seq}` is an auto-increment primary key, `{name}` a text compared
@@ -337,8 +348,8 @@ fn open_error(url: &str, e: sqlx::Error) -> StoreError {
     ))
 }
 
-/// A URL with its password hidden, for messages and logs.
-pub(crate) fn redact(url: &str) -> String {
+/// A storage URL with its password hidden, for messages and logs.
+pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));

@@ -22,6 +22,7 @@ use cache::JsonCache;
 use db::{backoff, col, is_transient, Db, MAX_ATTEMPTS};
 use futures_util::stream::BoxStream;
 use sqlx::any::AnyRow;
+use sqlx::Any;
 use std::collections::HashSet;
 use std::sync::Arc;
 use strata::registry::{BlobDigest, DeploymentStatus, Manifest, RegistryError};
@@ -58,6 +59,8 @@ impl std::fmt::Display for StoreError {
     }
 }
 impl std::error::Error for StoreError {}
+
+pub use db::redact;
 
 /// Unix nanoseconds (as the core's `Timestamp`).
 pub type Time = i64;
@@ -340,22 +343,21 @@ const DIRS: &str = "SELECT d.name, d.created, \
      FROM dirs d WHERE d.name > $1";
 const INSERT_DEPLOYMENT: &str = "INSERT INTO deployments (id, dir, target, version, status, plan_digest, started, \
      finished, error, created, created_by, report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-macro_rules! deployment_columns {
-    () => {
+/// The columns read of a table, as a literal (for `concat!`).
+macro_rules! select {
+    (deployments) => {
         "SELECT seq, id, dir, target, version, status, plan_digest, started, finished, error, created, created_by"
     };
-}
-const DEPLOYMENTS: &str = concat!(deployment_columns!(), " FROM deployments WHERE seq < $1");
-const DEPLOYMENT: &str = concat!(deployment_columns!(), ", report FROM deployments WHERE id = $1");
-const INSERT_TOKEN: &str =
-    "INSERT INTO tokens (id, name, hash, scopes, dirs, created, revoked) VALUES ($1, $2, $3, $4, $5, $6, NULL)";
-macro_rules! token_columns {
-    () => {
+    (tokens) => {
         "SELECT id, name, scopes, dirs, created, revoked FROM tokens"
     };
 }
-const TOKEN_BY_HASH: &str = concat!(token_columns!(), " WHERE hash = $1 AND revoked IS NULL");
-const TOKENS: &str = concat!(token_columns!(), " ORDER BY created, id");
+const DEPLOYMENTS: &str = concat!(select!(deployments), " FROM deployments WHERE TRUE");
+const DEPLOYMENT: &str = concat!(select!(deployments), ", report FROM deployments WHERE id = $1");
+const INSERT_TOKEN: &str =
+    "INSERT INTO tokens (id, name, hash, scopes, dirs, created, revoked) VALUES ($1, $2, $3, $4, $5, $6, NULL)";
+const TOKEN_BY_HASH: &str = concat!(select!(tokens), " WHERE hash = $1 AND revoked IS NULL");
+const TOKENS: &str = concat!(select!(tokens), " ORDER BY created, id");
 const REVOKE_TOKEN: &str = "UPDATE tokens SET revoked = $2 WHERE id = $1 AND revoked IS NULL";
 const TOKEN_EXISTS: &str = "SELECT id FROM tokens WHERE id = $1";
 
@@ -446,6 +448,11 @@ fn digest(s: &str) -> Result<BlobDigest, StoreError> {
 
 fn opt_digest(s: Option<String>) -> Result<Option<BlobDigest>, StoreError> {
     s.as_deref().map(digest).transpose()
+}
+
+/// A query with text arguments.
+fn texts(sql: impl sqlx::SqlSafeStr, args: &[&str]) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+    args.iter().fold(sqlx::query(sql), |q, a| q.bind(a.to_string()))
 }
 
 /// `$from, $from+1, ...`, `n` placeholders.
@@ -611,6 +618,35 @@ impl Store {
         self.inner.db.reader()
     }
 
+    /// The row, if any, a query with text arguments finds; `what` names
+    /// the operation in errors.
+    async fn row(&self, sql: &'static str, args: &[&str], what: &str) -> Result<Option<AnyRow>, StoreError> {
+        texts(sql, args).fetch_optional(self.reader()).await.map_err(|e| db_error(what, e))
+    }
+
+    /// The rows a query with text arguments finds.
+    async fn rows(&self, sql: &'static str, args: &[&str], what: &str) -> Result<Vec<AnyRow>, StoreError> {
+        texts(sql, args).fetch_all(self.reader()).await.map_err(|e| db_error(what, e))
+    }
+
+    /// The rows of a newest-first page: `sql` takes `args` as `$1`...,
+    /// then the sequence number to continue below and the number of rows.
+    async fn newest_first(
+        &self,
+        sql: impl sqlx::SqlSafeStr,
+        args: &[&str],
+        page: &Page,
+        what: &str,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        let Some(before) = page.before() else { return Ok(vec![]) };
+        texts(sql, args)
+            .bind(before)
+            .bind(page.size() as i64 + 1)
+            .fetch_all(self.reader())
+            .await
+            .map_err(|e| db_error(what, e))
+    }
+
     /// Checks that metadata and blob storage answer (`/healthz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(self.reader()).await.map_err(|e| db_error("checking it answers", e))?;
@@ -631,11 +667,7 @@ impl Store {
         limit: u64,
         body: BoxStream<'static, Result<Bytes, String>>,
     ) -> Result<(bool, u64), PutBlobError> {
-        let known = sqlx::query(BLOB_SIZE)
-            .bind(digest.as_str())
-            .fetch_optional(self.reader())
-            .await
-            .map_err(|e| PutBlobError::Store(db_error("looking up a blob", e)))?;
+        let known = self.row(BLOB_SIZE, &[digest.as_str()], "looking up a blob").await.map_err(PutBlobError::Store)?;
         // A stored blob is not written again; its body is still read and
         // checked, so a client proves it has the bytes.
         let size = self.inner.blobs.put(digest, limit, body, known.is_none()).await?;
@@ -654,12 +686,7 @@ impl Store {
 
     /// The size of a blob linked to `dir`, or `None`.
     pub async fn blob_size(&self, dir: &str, digest: &BlobDigest) -> Result<Option<u64>, StoreError> {
-        let row = sqlx::query(LINKED_SIZE)
-            .bind(dir)
-            .bind(digest.as_str())
-            .fetch_optional(self.reader())
-            .await
-            .map_err(|e| db_error("looking up a blob", e))?;
+        let row = self.row(LINKED_SIZE, &[dir, digest.as_str()], "looking up a blob").await?;
         row.map(|r| col::<i64>(&r, "size").map(|s| s as u64)).transpose()
     }
 
@@ -749,12 +776,7 @@ impl Store {
         if let Some(json) = self.inner.manifests.get(&key) {
             return Ok(Some(json));
         }
-        let row = sqlx::query(MANIFEST)
-            .bind(dir)
-            .bind(digest.as_str())
-            .fetch_optional(self.reader())
-            .await
-            .map_err(|e| db_error("reading a version", e))?;
+        let row = self.row(MANIFEST, &[dir, digest.as_str()], "reading a version").await?;
         let Some(row) = row else { return Ok(None) };
         let json = Bytes::from(col::<String>(&row, "manifest")?);
         self.inner.manifests.insert(key, json.clone());
@@ -763,14 +785,7 @@ impl Store {
 
     /// A directory's versions, newest first.
     pub async fn versions(&self, dir: &str, page: &Page) -> Result<Paged<VersionInfo>, StoreError> {
-        let Some(before) = page.before() else { return Ok(Paged { items: vec![], next: None }) };
-        let rows = sqlx::query(VERSIONS)
-            .bind(dir)
-            .bind(before)
-            .bind(page.size() as i64 + 1)
-            .fetch_all(self.reader())
-            .await
-            .map_err(|e| db_error("listing versions", e))?;
+        let rows = self.newest_first(VERSIONS, &[dir], page, "listing versions").await?;
         Ok(paged(rows.iter().map(version_row).collect::<Result<_, _>>()?, page))
     }
 
@@ -778,12 +793,7 @@ impl Store {
 
     /// A tag.
     pub async fn tag(&self, dir: &str, tag: &str) -> Result<Option<TagInfo>, StoreError> {
-        let row = sqlx::query(TAG)
-            .bind(dir)
-            .bind(tag)
-            .fetch_optional(self.reader())
-            .await
-            .map_err(|e| db_error("reading a tag", e))?;
+        let row = self.row(TAG, &[dir, tag], "reading a tag").await?;
         row.as_ref().map(tag_row).transpose()
     }
 
@@ -891,22 +901,13 @@ impl Store {
 
     /// A directory's tags, by name.
     pub async fn tags(&self, dir: &str) -> Result<Vec<TagInfo>, StoreError> {
-        let rows =
-            sqlx::query(TAGS).bind(dir).fetch_all(self.reader()).await.map_err(|e| db_error("listing tags", e))?;
+        let rows = self.rows(TAGS, &[dir], "listing tags").await?;
         rows.iter().map(tag_row).collect()
     }
 
     /// A tag's history, newest first.
     pub async fn tag_history(&self, dir: &str, tag: &str, page: &Page) -> Result<Paged<TagMove>, StoreError> {
-        let Some(before) = page.before() else { return Ok(Paged { items: vec![], next: None }) };
-        let rows = sqlx::query(TAG_HISTORY)
-            .bind(dir)
-            .bind(tag)
-            .bind(before)
-            .bind(page.size() as i64 + 1)
-            .fetch_all(self.reader())
-            .await
-            .map_err(|e| db_error("reading a tag's history", e))?;
+        let rows = self.newest_first(TAG_HISTORY, &[dir, tag], page, "reading a tag's history").await?;
         let rows = rows
             .iter()
             .map(|row| {
@@ -927,12 +928,7 @@ impl Store {
 
     /// Whether a directory exists.
     pub async fn dir_exists(&self, dir: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query(DIR_EXISTS)
-            .bind(dir)
-            .fetch_optional(self.reader())
-            .await
-            .map_err(|e| db_error("looking up a directory", e))?;
-        Ok(row.is_some())
+        Ok(self.row(DIR_EXISTS, &[dir], "looking up a directory").await?.is_some())
     }
 
     /// Directories by name; `only`: restrict to these.
@@ -1006,7 +1002,6 @@ impl Store {
         filter: &DeploymentFilter,
         page: &Page,
     ) -> Result<Paged<DeploymentInfo>, StoreError> {
-        let Some(before) = page.before() else { return Ok(Paged { items: vec![], next: None }) };
         let mut sql = DEPLOYMENTS.to_string();
         let mut args: Vec<&str> = Vec::new();
         for (column, value) in [
@@ -1016,36 +1011,24 @@ impl Store {
         ] {
             if let Some(v) = value {
                 args.push(v);
-                sql += &format!(" AND {column} = ${}", args.len() + 1);
+                sql += &format!(" AND {column} = ${}", args.len());
             }
         }
         if let Some(dirs) = &filter.dirs {
             if dirs.is_empty() {
                 return Ok(Paged { items: vec![], next: None });
             }
-            sql += &format!(" AND dir IN ({})", placeholders(args.len() + 2, dirs.len()));
+            sql += &format!(" AND dir IN ({})", placeholders(args.len() + 1, dirs.len()));
             args.extend(dirs.iter().map(String::as_str));
         }
-        sql += &format!(" ORDER BY seq DESC LIMIT ${}", args.len() + 2);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(before);
-        for a in args {
-            q = q.bind(a);
-        }
-        let rows = q
-            .bind(page.size() as i64 + 1)
-            .fetch_all(self.reader())
-            .await
-            .map_err(|e| db_error("listing deployments", e))?;
+        sql += &format!(" AND seq < ${} ORDER BY seq DESC LIMIT ${}", args.len() + 1, args.len() + 2);
+        let rows = self.newest_first(sqlx::AssertSqlSafe(sql), &args, page, "listing deployments").await?;
         Ok(paged(rows.iter().map(deployment_row).collect::<Result<_, _>>()?, page))
     }
 
     /// One deployment and its report's JSON text.
     pub async fn deployment(&self, id: &str) -> Result<Option<(DeploymentInfo, String)>, StoreError> {
-        let row = sqlx::query(DEPLOYMENT)
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await
-            .map_err(|e| db_error("reading a deployment", e))?;
+        let row = self.row(DEPLOYMENT, &[id], "reading a deployment").await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some((deployment_row(&row)?.1, col(&row, "report")?)))
     }
@@ -1090,17 +1073,13 @@ impl Store {
         if !secret.starts_with("strata_") {
             return Ok(None);
         }
-        let row = sqlx::query(TOKEN_BY_HASH)
-            .bind(sha256_hex(secret.as_bytes()))
-            .fetch_optional(self.reader())
-            .await
-            .map_err(|e| db_error("looking up a token", e))?;
+        let row = self.row(TOKEN_BY_HASH, &[&sha256_hex(secret.as_bytes())], "looking up a token").await?;
         row.as_ref().map(token_row).transpose()
     }
 
     /// Every token, revoked ones included.
     pub async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
-        let rows = sqlx::query(TOKENS).fetch_all(self.reader()).await.map_err(|e| db_error("listing tokens", e))?;
+        let rows = self.rows(TOKENS, &[], "listing tokens").await?;
         rows.iter().map(token_row).collect()
     }
 
@@ -1114,11 +1093,6 @@ impl Store {
         if revoked == 1 {
             return Ok(true);
         }
-        let row = sqlx::query(TOKEN_EXISTS)
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await
-            .map_err(|e| db_error("looking up a token", e))?;
-        Ok(row.is_some())
+        Ok(self.row(TOKEN_EXISTS, &[id], "looking up a token").await?.is_some())
     }
 }
