@@ -141,10 +141,15 @@ async fn sigterm_and_sigint_stop_cleanly() {
     let mut s = Server::start().await;
     let t = s.token("read,push");
     s.push(&t, "app", &borrow(&sample_files(1))).await;
+    // A client holding an idle keep-alive connection does not keep the
+    // server from stopping.
+    let idle = s.client();
+    assert_eq!(idle.get(s.at("/healthz")).send().await.unwrap().status(), 200);
     let status = s.terminate();
     assert!(status.success(), "SIGTERM: {status:?}\n{}", s.log());
     s.restart();
     assert_eq!(s.get("/v1/dirs", Some(&t)).await.json()["items"][0]["name"], "app");
+    assert_eq!(idle.get(s.at("/healthz")).send().await.unwrap().status(), 200);
     let status = s.signal("INT");
     assert!(status.success(), "SIGINT: {status:?}\n{}", s.log());
 }

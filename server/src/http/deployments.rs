@@ -93,9 +93,19 @@ pub async fn create(
             }
         }
     }
+    // The report's text is a slice of the body: keep it in place rather
+    // than copy it (a report may be large).
+    let start = posted.report.get().as_ptr() as usize - bytes.as_ptr() as usize;
+    let range = start..start + posted.report.get().len();
+    let target = posted.target;
+    let mut bytes = bytes;
+    bytes.truncate(range.end);
+    bytes.drain(..range.start);
+    let report = String::from_utf8(bytes)
+        .map_err(|_| ApiError::bad_request("invalid-report", "the report is not UTF-8", REPORT_HINT))?;
     let d = NewDeployment {
         dir: dir.clone(),
-        target: posted.target.clone(),
+        target,
         version,
         status: summary.status,
         plan_digest: summary.plan_digest,
@@ -103,10 +113,8 @@ pub async fn create(
         finished: summary.finished,
         error: summary.error,
         created_by: caller.id().to_string(),
-        report: posted.report.get().to_string(),
+        report,
     };
-    drop(posted);
-    drop(bytes);
     let id = app.store.add_deployment(&d).await?;
     app.metrics.deployments_recorded.fetch_add(1, Relaxed);
     tracing::info!(dir = %dir, target = %d.target, id = %id, status = d.status.as_str(), "deployment recorded");
