@@ -759,3 +759,113 @@ fn futures_are_send(s: Store, d: BlobDigest, m: Manifest, p: Page, n: NewDeploym
     send(s.token("x"));
     send(s.revoke_token("x"));
 }
+
+on_every_backend! {
+    async fn concurrent_pushes_of_the_same_content_count_once(fx) {
+        let s = &fx.store;
+        let replica = fx.replica().await;
+        let bytes = b"CREATE TABLE t (id int);";
+        let d = BlobDigest::of(bytes);
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let store = if i % 2 == 0 { s.clone() } else { replica.clone() };
+                let d = d.clone();
+                tokio::spawn(async move { store.put_blob("app", &d, LIMIT, body(bytes)).await.unwrap() })
+            })
+            .collect();
+        let mut new = 0;
+        for t in tasks {
+            let (was_new, size) = t.await.unwrap();
+            assert_eq!(size, bytes.len() as u64);
+            new += usize::from(was_new);
+        }
+        assert_eq!(new, 1, "new to the directory exactly once");
+        assert_eq!(get(s, "app", &d).await.as_deref(), Some(&bytes[..]));
+
+        let m = Manifest {
+            files: vec![ManifestFile { name: "1_t.sql".into(), digest: d, size: bytes.len() as u64 }],
+            sum: "h1:x\n".into(),
+        };
+        let v = m.digest();
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let store = if i % 2 == 0 { s.clone() } else { replica.clone() };
+                let (v, m) = (v.clone(), m.clone());
+                tokio::spawn(async move { store.create_version("app", &v, &m, "tok").await.unwrap() })
+            })
+            .collect();
+        let mut created = 0;
+        for t in tasks {
+            created += usize::from(t.await.unwrap());
+        }
+        assert_eq!(created, 1, "created exactly once");
+        assert_eq!(s.versions("app", &page(10, None)).await.unwrap().items.len(), 1);
+        replica.close().await;
+    }
+}
+
+/// Set by the crash test for the child process it kills.
+const CRASH_CHILD: &str = "STRATA_STORE_CRASH_CHILD";
+
+/// The child of `a_killed_writer_leaves_whole_versions_and_tags`: pushes
+/// versions and moves a tag for ever, saying after each which one it did.
+#[tokio::test]
+#[ignore = "run (and killed) by a_killed_writer_leaves_whole_versions_and_tags"]
+async fn crash_child() {
+    let Ok(config) = std::env::var(CRASH_CHILD) else { return };
+    let (metadata, blobs) = config.split_once('\n').unwrap();
+    let s = Store::open(&StoreConfig { metadata: metadata.into(), blobs: blobs.into() }).await.unwrap();
+    for i in 0.. {
+        let text = format!("CREATE TABLE t{i} (id int);\n").repeat(1 + i % 50);
+        let (v, _) = version_of(&s, "app", &[("1.sql", "-- base"), ("2.sql", &text)]).await;
+        s.set_tag("app", "latest", &v, &TagCondition::Any, "tok").await.unwrap();
+        println!("done {i}");
+    }
+}
+
+on_every_backend! {
+    async fn a_killed_writer_leaves_whole_versions_and_tags(fx) {
+        use std::io::BufRead;
+        // A separate process pushes and moves a tag; it is killed with
+        // SIGKILL once it has done 20, wherever it is then.
+        struct KillOnDrop(std::process::Child);
+        impl Drop for KillOnDrop {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let mut child = KillOnDrop(
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "store::tests::crash_child", "--ignored", "--nocapture", "--test-threads", "1"])
+                .env(CRASH_CHILD, format!("{}\n{}", fx.config.metadata, fx.config.blobs))
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let out = std::io::BufReader::new(child.0.stdout.take().unwrap());
+        let reached = out.lines().any(|line| line.unwrap() == "done 20");
+        assert!(reached, "the child stopped before pushing 21 versions");
+        drop(child); // SIGKILL
+
+        let s = fx.replica().await;
+        let versions = s.versions("app", &page(1000, None)).await.unwrap().items;
+        assert!(versions.len() >= 21, "{}", versions.len());
+        for v in &versions {
+            let m = s.version("app", &v.digest).await.unwrap().unwrap();
+            assert_eq!(m.digest(), v.digest);
+            for f in &m.files {
+                let bytes = s.read_blob(&f.digest).await.unwrap().expect("every blob of a version is stored");
+                assert_eq!(BlobDigest::of(&bytes), f.digest);
+                assert_eq!(s.blob_size("app", &f.digest).await.unwrap(), Some(f.size));
+            }
+        }
+        let h = s.tag_history("app", "latest", &page(1000, None)).await.unwrap().items;
+        assert!(h.len() >= 21);
+        assert_eq!(s.tag("app", "latest").await.unwrap().unwrap().version, h[0].version, "tag and history agree");
+        for w in h.windows(2) {
+            assert_eq!(w[0].previous.as_ref(), Some(&w[1].version));
+        }
+        s.close().await;
+    }
+}
