@@ -164,12 +164,15 @@ impl Blobs {
         }
     }
 
-    /// A blob the metadata says is there, `size` bytes, streamed.
+    /// A blob the metadata says is there (`size` bytes when stored),
+    /// streamed, with the size it has now. Bytes damaged in storage are
+    /// served as they are (and logged): clients check every blob against
+    /// its digest and name the file that differs.
     pub(crate) async fn stream(
         &self,
         digest: &BlobDigest,
         size: u64,
-    ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, StoreError> {
+    ) -> Result<(u64, BoxStream<'static, Result<Bytes, StoreError>>), StoreError> {
         let Some(r) = self.get(digest).await? else {
             return Err(StoreError(format!(
                 "blob storage {}: blob {digest} is recorded but missing: restore it from a backup, \
@@ -178,15 +181,20 @@ impl Blobs {
             )));
         };
         if r.meta.size != size {
-            return Err(StoreError(format!(
-                "blob storage {}: blob {digest} is {} bytes, {size} recorded: it was damaged; \
-                 push the directory again",
-                self.location, r.meta.size
-            )));
+            tracing::error!(
+                blob = %digest,
+                stored = r.meta.size,
+                recorded = size,
+                "blob storage {}: the blob's size changed since it was stored: it was damaged; restore it or push it again",
+                self.location
+            );
         }
         let location = self.location.clone();
         let d = digest.clone();
-        Ok(r.into_stream().map_err(move |e| StoreError(format!("blob storage {location}: reading {d}: {e}"))).boxed())
+        let size = r.meta.size;
+        let stream =
+            r.into_stream().map_err(move |e| StoreError(format!("blob storage {location}: reading {d}: {e}"))).boxed();
+        Ok((size, stream))
     }
 
     /// A blob's whole bytes, or `None`.

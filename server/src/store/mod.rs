@@ -693,7 +693,7 @@ impl Store {
     /// A blob linked to `dir`, streamed, or `None`.
     pub async fn get_blob(&self, dir: &str, digest: &BlobDigest) -> Result<Option<BlobBody>, StoreError> {
         let Some(size) = self.blob_size(dir, digest).await? else { return Ok(None) };
-        let stream = self.inner.blobs.stream(digest, size).await?;
+        let (size, stream) = self.inner.blobs.stream(digest, size).await?;
         Ok(Some(BlobBody { size, stream }))
     }
 

@@ -869,3 +869,23 @@ on_every_backend! {
         s.close().await;
     }
 }
+
+on_every_backend! {
+    async fn damaged_bytes_are_served_as_stored_for_clients_to_catch(fx) {
+        let s = &fx.store;
+        let bytes = b"CREATE TABLE damaged (id int);";
+        let d = BlobDigest::of(bytes);
+        put(s, "app", bytes).await;
+        let hex = d.hex();
+        let key = object_store::path::Path::from(format!("sha256/{}/{hex}", &hex[..2]));
+        s.inner.blobs.store().put(&key, Bytes::from_static(b"CREATE").into()).await.unwrap();
+        // The size is the stored object's, so the response is whole and
+        // the client's digest check names the file.
+        let b = s.get_blob("app", &d).await.unwrap().unwrap();
+        assert_eq!(b.size, 6);
+        assert_eq!(get(s, "app", &d).await.as_deref(), Some(&b"CREATE"[..]));
+        s.inner.blobs.store().delete(&key).await.unwrap();
+        let e = s.get_blob("app", &d).await.err().unwrap();
+        assert!(e.0.contains("recorded but missing"), "{e}");
+    }
+}
