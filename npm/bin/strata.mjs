@@ -5,11 +5,15 @@
 //
 // Exit codes: 0 success, 1 failure, 2 usage error; plan and status exit 3
 // when files are pending.
+//
+// push, pull and tags talk to a registry (docs/protocol.md) through the
+// core's client (the Registry class): the URL from --registry or
+// STRATA_REGISTRY, the token from STRATA_TOKEN.
 
-import { readdirSync, readFileSync, statSync, writeFileSync, renameSync } from "node:fs";
-import { basename, join } from "node:path";
+import { readdirSync, readFileSync, statSync, writeFileSync, renameSync, mkdirSync, rmSync, rmdirSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Directory, DirectoryBuilder, splitFile, isMigrationFile, sumFileName, plan, status } from "../node.mjs";
+import { Directory, DirectoryBuilder, Registry, splitFile, isMigrationFile, sumFileName, plan, status } from "../node.mjs";
 
 const VERSION = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
@@ -25,8 +29,17 @@ Usage:
   strata status --revisions FILE [--dir DIR] [--json]
                                                 where the database stands, like 'atlas migrate status'
 
+  strata push --dir DIR --name NAME [--tag T]... [--json]
+                                                push a directory to a registry as a new version
+  strata pull NAME[@TAG] --out DIR [--force] [--json]
+                                                fetch a version, verify every byte, write the files
+  strata tags NAME [--json]                     list a directory's tags
+
   strata help COMMAND, strata COMMAND --help    help for one command
   strata --version                              print the version
+
+Registry commands read the registry URL from --registry or STRATA_REGISTRY
+and the token from STRATA_TOKEN.
 
 Exit codes: 0 success, 1 failure, 2 usage error; plan and status exit 3
 when files are pending.
@@ -125,6 +138,60 @@ Options:
 
 Exit codes: 0 nothing pending (OK), 3 pending (PENDING), 1 error, 2 usage
 error.
+`,
+  push: `Usage: strata push --dir DIR --name NAME [--tag T]... [--registry URL] [--json]
+
+Pushes the migration directory DIR (its *.sql files and atlas.sum) to a
+registry as a version of directory NAME. Only the files the registry does
+not have yet are uploaded. The version is immutable and named by its digest
+(sha256:...); pushing the same files again gives the same version. Then the
+tag 'latest' and each --tag move to it.
+
+DIR/atlas.sum must match the files (run 'strata hash' first); without one,
+the computed sum is pushed.
+
+Options:
+  --dir DIR              the migration directory (default: migrations)
+  --name NAME            the directory's name in the registry
+  --tag T                also point tag T at the version (repeatable), e.g.
+                         the commit SHA or a release name
+  --registry URL         the registry's base URL (default: $STRATA_REGISTRY)
+  --json                 print the result as JSON on stdout
+  --max-file-size SIZE   refuse files larger than SIZE (default 64m)
+  -h, --help             show this help
+
+The token (scope push) is read from STRATA_TOKEN. A progress bar is shown on
+stderr when it is a terminal.
+`,
+  pull: `Usage: strata pull NAME[@TAG] --out DIR [--force] [--registry URL] [--json]
+
+Fetches a version of directory NAME from a registry: the version tag TAG
+points to (default: latest), or the version itself with NAME@sha256:....
+Every file is checked against the version's manifest and atlas.sum before
+anything is written; the files and atlas.sum are written to a new directory
+beside DIR and renamed to DIR, so DIR is never left half written.
+
+Options:
+  --out DIR              where to write the files (must not exist or be empty)
+  --force                replace DIR if it exists (everything in it goes)
+  --registry URL         the registry's base URL (default: $STRATA_REGISTRY)
+  --json                 print the result as JSON on stdout
+  -h, --help             show this help
+
+The token (scope read) is read from STRATA_TOKEN. A progress bar is shown
+on stderr when it is a terminal.
+`,
+  tags: `Usage: strata tags NAME [--registry URL] [--json]
+
+Lists the tags of directory NAME in a registry: each tag, the version it
+points to, when it last moved and by which token.
+
+Options:
+  --registry URL         the registry's base URL (default: $STRATA_REGISTRY)
+  --json                 print {name, tags: [{name, version, updated, updatedBy}]}
+  -h, --help             show this help
+
+The token (scope read) is read from STRATA_TOKEN.
 `,
 };
 
@@ -305,7 +372,209 @@ const planOptions = {
   json: { type: "boolean" },
 };
 
+
+// --- Registry commands -------------------------------------------------------
+
+const registryOptions = { registry: { type: "string" }, json: { type: "boolean" } };
+
+/** Core errors about what the command line named: usage errors (exit 2). */
+const NAME_ERRORS = new Set(["invalid-name", "invalid-digest", "invalid-url", "invalid-token"]);
+
+/** A registry error thrown as a usage error when the command line caused it. */
+function registryError(e) {
+  if (NAME_ERRORS.has(e?.code)) return new UsageError(`${e.message}; ${e.hint}`);
+  return e;
+}
+
+/** "1.2 MB": sizes for people. */
+function bytes(n) {
+  if (n < 1000) return `${n} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let i = -1;
+  do {
+    n /= 1000;
+    i++;
+  } while (n >= 1000 && i < units.length - 1);
+  return `${n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * A progress bar on stderr, redrawn when a whole percent passes; only when
+ * stderr is a terminal and the output is not JSON.
+ */
+function progressBar(enabled) {
+  if (!enabled) return { onProgress: undefined, done() {} };
+  let shown = -1;
+  let drawn = false;
+  return {
+    onProgress(p) {
+      if (p.filesTotal === 0) return;
+      const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.filesDone / p.filesTotal;
+      const percent = Math.floor(fraction * 100);
+      if (percent === shown && p.filesDone !== p.filesTotal) return;
+      shown = percent;
+      const width = 24;
+      const full = Math.round(fraction * width);
+      const verb = p.phase === "upload" ? "push" : "pull";
+      err(`\r\x1b[K${verb} ${p.name} [${"#".repeat(full)}${"-".repeat(width - full)}] ${p.filesDone}/${p.filesTotal} files, ${bytes(p.bytesDone)}/${bytes(p.bytesTotal)}`);
+      drawn = true;
+    },
+    done() {
+      if (drawn) err("\r\x1b[K");
+      drawn = false;
+    },
+  };
+}
+
+/** The Registry named by --registry or STRATA_REGISTRY, with STRATA_TOKEN. */
+function openRegistry(values, onProgress) {
+  const url = values.registry ?? process.env.STRATA_REGISTRY;
+  if (!url) throw new UsageError("no registry: pass --registry URL or set STRATA_REGISTRY (e.g. http://127.0.0.1:8080)");
+  const token = process.env.STRATA_TOKEN || undefined;
+  try {
+    return new Registry(url, { token, onProgress, cacheSize: 0 });
+  } catch (e) {
+    throw registryError(e);
+  }
+}
+
+/** Runs a registry call with a progress bar, turning name errors into usage errors. */
+async function withProgress(bar, fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    throw registryError(e);
+  } finally {
+    bar.done();
+  }
+}
+
+/** Whether `path` is missing or an empty directory; throws if it is a file. */
+function vacant(path) {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    if (e.code === "ENOENT") return true;
+    throw new IoError(`cannot use --out ${JSON.stringify(path)}: ${e.code ?? e.message}`, "check the path and its permissions");
+  }
+  if (!st.isDirectory()) throw new IoError(`--out ${JSON.stringify(path)} exists and is not a directory`, "pass the path of a new directory");
+  return readdirSync(path).length === 0;
+}
+
+/**
+ * Writes the fetched directory to `out`: into a new directory beside it,
+ * then renamed into place, so that `out` is never half written.
+ */
+function writeFetched(directory, sum, out, force) {
+  const parent = dirname(resolve(out));
+  const tag = `${process.pid}-${Date.now().toString(36)}`;
+  const tmp = join(parent, `.${basename(resolve(out))}.strata-pull-${tag}`);
+  try {
+    mkdirSync(parent, { recursive: true });
+    mkdirSync(tmp);
+    for (const f of directory.files) writeFileSync(join(tmp, f.name), f.bytes);
+    writeFileSync(join(tmp, sumFileName()), sum);
+    if (vacant(out)) {
+      try {
+        rmdirSync(out);
+      } catch (e) {
+        if (e.code !== "ENOENT") throw e;
+      }
+      renameSync(tmp, out);
+    } else {
+      if (!force) throw new IoError(`--out ${JSON.stringify(out)} is not empty`, "pass a new directory, or --force to replace it");
+      const old = join(parent, `.${basename(resolve(out))}.strata-old-${tag}`);
+      renameSync(out, old);
+      renameSync(tmp, out);
+      rmSync(old, { recursive: true, force: true });
+    }
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (e instanceof IoError) throw e;
+    throw new IoError(`cannot write ${JSON.stringify(out)}: ${e.code ?? e.message}`, "check the path, its permissions and free space");
+  }
+}
+
+/** NAME[@REF] of strata pull. */
+function reference(arg) {
+  const at = arg.indexOf("@");
+  if (at < 0) return { name: arg, ref: "latest" };
+  const name = arg.slice(0, at);
+  const ref = arg.slice(at + 1);
+  if (!name || !ref) throw new UsageError(`${JSON.stringify(arg)} is not NAME or NAME@TAG (or NAME@sha256:...)`);
+  return { name, ref };
+}
+
+const registryCommands = {
+  async push(argv) {
+    const { values } = options(argv, { ...dirOptions, ...registryOptions, name: { type: "string" }, tag: { type: "string", multiple: true } });
+    if (values.help) return out(HELP.push), 0;
+    if (!values.name) throw new UsageError("--name NAME is required: the directory's name in the registry");
+    const bar = progressBar(process.stderr.isTTY && !values.json);
+    const registry = openRegistry(values, bar.onProgress);
+    const { directory } = openDirectory(values);
+    const r = await withProgress(bar, () => registry.push(directory, values.name, values.tag ?? []));
+    if (values.json) {
+      out(JSON.stringify({ registry: registry.url, name: values.name, ...r, stats: registry.stats }, null, 2) + "\n");
+      return 0;
+    }
+    const stored = r.created ? "new version" : "version (already in the registry)";
+    out(`${values.name}: ${stored} ${r.version}\n`);
+    out(`  ${plural(r.files, "file")}, ${bytes(r.size)}; uploaded ${plural(r.uploaded.files, "file")}, ${bytes(r.uploaded.bytes)}\n`);
+    const width = Math.max(...r.tags.map((t) => t.name.length));
+    for (const t of r.tags) {
+      const was = t.previous === null ? "new tag" : t.previous === t.version ? "unchanged" : `was ${t.previous}`;
+      out(`  ${t.name.padEnd(width)}  ${t.version}  (${was})\n`);
+    }
+    return 0;
+  },
+
+  async pull(argv) {
+    const { values, positionals } = options(argv, { ...registryOptions, out: { type: "string" }, force: { type: "boolean" } }, { positionals: 1 });
+    if (values.help) return out(HELP.pull), 0;
+    const { name, ref } = reference(positionals[0]);
+    if (!values.out) throw new UsageError("--out DIR is required: where to write the files");
+    // Refuse before downloading anything.
+    if (!values.force && !vacant(values.out)) throw new IoError(`--out ${JSON.stringify(values.out)} is not empty`, "pass a new directory, or --force to replace it");
+    const bar = progressBar(process.stderr.isTTY && !values.json);
+    const registry = openRegistry(values, bar.onProgress);
+    const f = await withProgress(bar, () => registry.fetch(name, ref));
+    writeFetched(f.directory, f.manifest.sum, values.out, values.force);
+    const size = f.manifest.files.reduce((n, x) => n + x.size, 0);
+    if (values.json) {
+      const result = { registry: registry.url, name, reference: ref, version: f.version, out: values.out, files: f.manifest.files.length, size, downloaded: f.downloaded, stats: registry.stats };
+      out(JSON.stringify(result, null, 2) + "\n");
+      return 0;
+    }
+    out(`${name}@${ref}: version ${f.version}\n  wrote ${values.out}: ${plural(f.manifest.files.length, "file")} and ${sumFileName()}, ${bytes(size)}, verified\n`);
+    return 0;
+  },
+
+  async tags(argv) {
+    const { values, positionals } = options(argv, registryOptions, { positionals: 1 });
+    if (values.help) return out(HELP.tags), 0;
+    const name = positionals[0];
+    const registry = openRegistry(values);
+    const tags = await withProgress(progressBar(false), () => registry.tags(name));
+    if (values.json) {
+      out(JSON.stringify({ registry: registry.url, name, tags }, null, 2) + "\n");
+      return 0;
+    }
+    if (tags.length === 0) {
+      out(`${name}: no tags\n`);
+      return 0;
+    }
+    const width = Math.max(...tags.map((t) => t.name.length));
+    for (const t of tags) out(`${t.name.padEnd(width)}  ${t.version}  ${t.updated ?? ""}  ${t.updatedBy ?? ""}`.trimEnd() + "\n");
+    return 0;
+  },
+};
+
 const commands = {
+  ...registryCommands,
   hash(argv) {
     const { values } = options(argv, dirOptions);
     if (values.help) return out(HELP.hash), 0;
@@ -415,7 +684,7 @@ const commands = {
   },
 };
 
-function main(argv) {
+async function main(argv) {
   const [cmd, ...rest] = argv;
   if (cmd === undefined) {
     err(HELP.main);
@@ -437,12 +706,19 @@ function main(argv) {
   }
   const run = commands[cmd];
   if (!run) throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
-  return run(rest);
+  return await run(rest);
 }
 
+/** With --json, registry commands also print their error as JSON on stdout. */
+const jsonErrors = ["push", "pull", "tags"].includes(process.argv[2]) && process.argv.includes("--json");
+
 try {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
+  if (jsonErrors) {
+    const { code, message, file, hint } = e ?? {};
+    out(JSON.stringify({ error: { code: code ?? (e instanceof UsageError ? "usage" : "error"), message: message ?? String(e), file, hint } }, null, 2) + "\n");
+  }
   if (e instanceof UsageError) {
     err(`strata: ${e.message}\nRun 'strata --help' for usage.\n`);
     process.exitCode = 2;

@@ -2,11 +2,11 @@
 // built package are, and small file utilities.
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, cpSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, cpSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const CONFORMANCE = process.env.STRATA_CONFORMANCE ?? join(ROOT, "..", "shared", "conformance");
@@ -36,6 +36,14 @@ export function tempDir(prefix = "strata-test-") {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+let scratchRoot;
+
+/** A fresh directory under one temporary root per process (removed at exit): for tests that need many. */
+export function scratchDir(prefix = "d-") {
+  scratchRoot ??= tempDir("strata-scratch-");
+  return mkdtempSync(join(scratchRoot, prefix));
 }
 
 /** Copies the top-level files of `src` into a fresh temporary directory. */
@@ -237,16 +245,20 @@ export async function launchChromium(t) {
 /**
  * Opens `url` and waits for `window.strataResult`. Fails on any page error,
  * console error or warning (wasm-bindgen warns when it must fall back from
- * streaming compilation), or failed request.
+ * streaming compilation), or failed request, except those matching `allow`
+ * (a RegExp: e.g. the console error of a request refused by CORS).
  */
-export async function runPage(browser, url) {
+export async function runPage(browser, url, { allow } = {}) {
   const page = await browser.newPage();
   const problems = [];
-  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  const problem = (p) => {
+    if (!allow?.test(p)) problems.push(p);
+  };
+  page.on("pageerror", (e) => problem(`pageerror: ${e.message}`));
   page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning") problems.push(`console.${m.type()}: ${m.text()}`);
+    if (m.type() === "error" || m.type() === "warning") problem(`console.${m.type()}: ${m.text()}`);
   });
-  page.on("requestfailed", (r) => problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("requestfailed", (r) => problem(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
   try {
     await page.goto(url);
     await page.waitForFunction(() => window.strataResult !== undefined, null, { timeout: 20_000 }).catch((e) => {
@@ -259,4 +271,95 @@ export async function runPage(browser, url) {
   } finally {
     await page.close();
   }
+}
+
+// --- The registry server (strata-server) ----------------------------------
+
+/** The server binary: STRATA_SERVER_BIN, default target/debug/strata-server (the Makefile builds it). */
+export const SERVER_BIN = process.env.STRATA_SERVER_BIN || join(ROOT, "target", "debug", "strata-server");
+
+/** Skips the test, loudly, when the server binary is missing. */
+export function needServer(t) {
+  if (existsSync(SERVER_BIN)) return true;
+  const why = `strata-server not found at ${SERVER_BIN}: run \`cargo build -p strata-server\` or set STRATA_SERVER_BIN`;
+  process.stderr.write(`\n*** SKIPPED: ${why}\n\n`);
+  t.skip(why);
+  return false;
+}
+
+/** The environment without STRATA_* variables (the server reads its flags from them). */
+function cleanEnv(extra = {}) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("STRATA_")));
+  return { ...env, RUST_LOG: "warn", ...extra };
+}
+
+/**
+ * Starts `strata-server serve` with `args` on a fresh data directory,
+ * listening on 127.0.0.1 on a free port; stopped after the test. Returns
+ * `{url, data, token(scopes, dirs?), log()}`.
+ */
+export async function startServer(t, args = []) {
+  const data = scratchDir("server-");
+  const child = spawn(SERVER_BIN, ["serve", "--data", data, "--listen", "127.0.0.1:0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: cleanEnv(),
+  });
+  let log = "";
+  child.stderr.on("data", (d) => (log += d));
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", kill);
+  const exited = new Promise((ok) => child.once("exit", () => ok()));
+  t.after(() => (kill(), exited));
+  const url = await new Promise((ok, fail) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /^listening on (\S+)$/m.exec(out);
+      if (m) ok(m[1]);
+    });
+    child.once("error", fail);
+    child.once("exit", (code, signal) => fail(new Error(`strata-server exited (${code ?? signal}) before listening:\n${log}`)));
+  });
+  return {
+    url,
+    data,
+    log: () => log,
+    /** A new token's secret, with `scopes` ("read,push"), on `dirs` (all by default). */
+    token(scopes, dirs = []) {
+      const r = spawnSync(SERVER_BIN, ["token", "create", "--data", data, "--scope", scopes, ...dirs.flatMap((d) => ["--dir", d])], {
+        encoding: "utf8",
+        env: cleanEnv(),
+      });
+      assert.equal(r.status, 0, `token create: ${r.stderr}`);
+      return r.stdout.trim();
+    },
+  };
+}
+
+/** The path of blob `digest` (sha256:…) in an embedded server's data directory. */
+export function blobPath(data, digest) {
+  const hex = digest.replace(/^sha256:/, "");
+  return join(data, "blobs", "sha256", hex.slice(0, 2), hex);
+}
+
+/**
+ * A migration directory of `n` files (unicode, CRLF, a file shared by two
+ * names' contents) and its atlas.sum, written by `strata hash`.
+ */
+export function migrationDir(n, { dir = scratchDir(), first = 1 } = {}) {
+  for (let i = first; i < first + n; i++) {
+    const v = `20240101${String(i).padStart(6, "0")}`;
+    const body = i % 3 === 0 ? `-- zoé ☃\r\nCREATE TABLE t${i} (id int);\r\n` : `CREATE TABLE t${i} (id int, name text);\n`;
+    writeFileSync(join(dir, `${v}_t${i}.sql`), body);
+  }
+  const r = strata(["hash", "--dir", dir]);
+  assert.equal(r.status, 0, r.stderr);
+  return dir;
+}
+
+/** The files of `dir` as a name → bytes map (for comparing directories). */
+export function filesOf(dir) {
+  return Object.fromEntries(readdirSync(dir).sort().map((n) => [n, readFileSync(join(dir, n))]));
 }

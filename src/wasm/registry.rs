@@ -152,7 +152,10 @@ struct Fetch;
 
 /// `String(error)` and the messages of its `cause` chain.
 fn fetch_failure(e: JsValue) -> TransportError {
-    let mut message = String::from(js_sys::JsString::from(e.clone()));
+    let mut message = match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => String::from(err.to_string()),
+        None => e.as_string().unwrap_or_else(|| format!("{e:?}")),
+    };
     let mut cause = e;
     for _ in 0..4 {
         cause = Reflect::get(&cause, &"cause".into()).unwrap_or_default();
