@@ -7,5 +7,6 @@
 
 pub mod cli;
 pub mod http;
+pub mod logs;
 pub mod remote;
 pub mod store;

@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod blobs;
+mod coalesce;
 mod deployments;
 pub mod error;
 mod extract;
@@ -11,7 +12,7 @@ mod service;
 mod tags;
 mod versions;
 
-use crate::store::{Scope, Store};
+use crate::store::{Scope, Store, TagInfo};
 use auth::{Caller, TokenCache};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::routing::{get, post, put};
@@ -73,6 +74,8 @@ pub struct App {
     pub tokens: TokenCache,
     /// The counters.
     pub metrics: Arc<Metrics>,
+    /// Concurrent reads of a tag share storage queries.
+    tag_reads: coalesce::Coalescer<(String, String), Result<Option<TagInfo>, String>>,
     /// Bounds the versions verified at once (memory).
     verify: tokio::sync::Semaphore,
 }
@@ -86,6 +89,7 @@ impl App {
             config,
             tokens: TokenCache::default(),
             metrics: Arc::default(),
+            tag_reads: coalesce::Coalescer::default(),
             verify: tokio::sync::Semaphore::new(permits),
         })
     }

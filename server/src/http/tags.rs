@@ -119,7 +119,10 @@ pub async fn get_one(
 ) -> Result<Response, ApiError> {
     app.auth(&headers, Scope::Read, Some(&dir)).await?;
     check_name(NameKind::Tag, &tag)?;
-    let Some(t) = app.store.tag(&dir, &tag).await? else {
+    let (store, key) = (app.store.clone(), (dir.clone(), tag.clone()));
+    let (d, n) = key.clone();
+    let found = app.tag_reads.read(key, move || async move { store.tag(&d, &n).await.map_err(|e| e.0) }).await;
+    let Some(t) = found.map_err(crate::store::StoreError)? else {
         return Err(tag_not_found(&dir, &tag));
     };
     let mut r = if none_match(&headers, &t.version) {
