@@ -363,3 +363,59 @@ export function migrationDir(n, { dir = scratchDir(), first = 1 } = {}) {
 export function filesOf(dir) {
   return Object.fromEntries(readdirSync(dir).sort().map((n) => [n, readFileSync(join(dir, n))]));
 }
+
+// --- workerd ----------------------------------------------------------------
+
+export const WORKERD = join(NODE_MODULES, ".bin", "workerd");
+
+/**
+ * Starts `workerd serve` in its own process group; resolves with the port
+ * the "http" socket listens on, read from workerd's control fd (fd 3).
+ */
+export function startWorkerd(dir, onLog) {
+  const child = spawn(WORKERD, ["serve", join(dir, "config.capnp"), "--control-fd=3"], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe", "pipe"],
+    detached: true,
+  });
+  child.stdout.on("data", (d) => onLog(String(d)));
+  child.stderr.on("data", (d) => onLog(String(d)));
+  let stopped = false;
+  const stop = () => {
+    if (stopped || child.exitCode !== null || child.signalCode !== null) return;
+    stopped = true;
+    try {
+      process.kill(-child.pid, "SIGKILL"); // the group: workerd and anything it started
+    } catch {
+      // already gone
+    }
+  };
+  process.once("exit", stop);
+  const port = new Promise((ok, fail) => {
+    let control = "";
+    child.stdio[3].on("data", (d) => {
+      control += d;
+      for (const line of control.split("\n").slice(0, -1)) {
+        const m = JSON.parse(line);
+        if (m.event === "listen" && m.socket === "http") ok(m.port);
+      }
+    });
+    child.once("error", fail);
+    child.once("exit", (code, signal) => fail(new Error(`workerd exited (${code ?? signal}) before listening`)));
+  });
+  const exited = new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", () => ok())));
+  return { port, stop: () => (stop(), exited) };
+}
+
+/** GETs `url` until it answers (workerd may listen before the worker is ready). */
+export async function poll(url, ms) {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+  }
+}

@@ -6,12 +6,9 @@
 // WebAssembly.Module) and hands it to initSync.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { NODE_MODULES, PKG, S1_APP, assertS1, needDevTools, tempDir } from "./helpers.mjs";
-
-const WORKERD = join(NODE_MODULES, ".bin", "workerd");
+import { PKG, S1_APP, assertS1, needDevTools, poll, startWorkerd, tempDir } from "./helpers.mjs";
 
 const WORKER = `import { initSync } from "./strata.js";
 import * as strata from "./strata.js";
@@ -54,58 +51,6 @@ const worker :Workerd.Worker = (
   compatibilityDate = "2026-11-01",
 );
 `;
-
-/**
- * Starts `workerd serve` in its own process group; resolves with the port
- * the "http" socket listens on, read from workerd's control fd (fd 3).
- */
-function startWorkerd(dir, onLog) {
-  const child = spawn(WORKERD, ["serve", join(dir, "config.capnp"), "--control-fd=3"], {
-    cwd: dir,
-    stdio: ["ignore", "pipe", "pipe", "pipe"],
-    detached: true,
-  });
-  child.stdout.on("data", (d) => onLog(String(d)));
-  child.stderr.on("data", (d) => onLog(String(d)));
-  let stopped = false;
-  const stop = () => {
-    if (stopped || child.exitCode !== null || child.signalCode !== null) return;
-    stopped = true;
-    try {
-      process.kill(-child.pid, "SIGKILL"); // the group: workerd and anything it started
-    } catch {
-      // already gone
-    }
-  };
-  process.once("exit", stop);
-  const port = new Promise((ok, fail) => {
-    let control = "";
-    child.stdio[3].on("data", (d) => {
-      control += d;
-      for (const line of control.split("\n").slice(0, -1)) {
-        const m = JSON.parse(line);
-        if (m.event === "listen" && m.socket === "http") ok(m.port);
-      }
-    });
-    child.once("error", fail);
-    child.once("exit", (code, signal) => fail(new Error(`workerd exited (${code ?? signal}) before listening`)));
-  });
-  const exited = new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", () => ok())));
-  return { port, stop: () => (stop(), exited) };
-}
-
-/** GETs `url` until it answers (workerd may listen before the worker is ready). */
-async function poll(url, ms) {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fetch(url, { signal: AbortSignal.timeout(5_000) });
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((ok) => setTimeout(ok, 100));
-    }
-  }
-}
 
 test("the package works in workerd: initSync with the imported WebAssembly.Module", { timeout: 60_000 }, async (t) => {
   if (!needDevTools(t, "workerd")) return;

@@ -197,7 +197,7 @@ impl Transport for Fetch {
         let response = gloo_net::http::Response::from(response);
         let status = response.status();
         let headers = response.headers().entries().collect();
-        let body = if status == 304 { Vec::new() } else { response.binary().await.map_err(failed)? };
+        let body = response.binary().await.map_err(failed)?;
         Ok(HttpResponse { status, headers, body })
     }
 }
