@@ -1,7 +1,7 @@
 //! The command line: `strata-server serve` and `strata-server token …`.
 
 use crate::http::{self, App, Config};
-use crate::store::{Scope, Store, StoreConfig, TokenInfo};
+use crate::store::{redact, Scope, Store, StoreConfig, TokenInfo};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use std::io::Write;
@@ -68,17 +68,6 @@ impl StorageArgs {
         Store::open(&c).await.map_err(|e| {
             format!("cannot open the storage (metadata {}, blobs {}): {e}", redact(&c.metadata), redact(&c.blobs))
         })
-    }
-}
-
-/// A URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
     }
 }
 
