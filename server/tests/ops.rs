@@ -201,3 +201,21 @@ async fn token_commands_create_list_and_revoke() {
     let tokens: Value = serde_json::from_slice(&s.command(&["token", "list", "--json"]).stdout).unwrap();
     assert!(tokens[0]["revoked"].is_string(), "{tokens}");
 }
+
+#[tokio::test]
+async fn logs_one_line_per_request_as_json_when_asked() {
+    let mut s = Server::start_with(&["--log-format", "json"]).await;
+    s.get("/v1/dirs/app/tags/latest", None).await.error(401, "unauthorized");
+    // Lines are written in the background; a graceful stop flushes them.
+    assert!(s.terminate().success());
+    let log = s.log();
+    let lines: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("{l}"))).collect();
+    let request = lines
+        .iter()
+        .find(|l| l["fields"]["route"] == "/v1/dirs/{dir}/tags/{tag}")
+        .unwrap_or_else(|| panic!("no request line in {log}"));
+    assert_eq!(request["fields"]["status"], 401);
+    assert_eq!(request["fields"]["method"], "GET");
+    assert_eq!(request["fields"]["path"], "/v1/dirs/app/tags/latest");
+    assert!(request["fields"]["micros"].is_u64());
+}
