@@ -89,6 +89,23 @@ struct Known {
     manifest: Arc<Manifest>,
 }
 
+/// The blobs of a fetch: for each digest, its bytes (cached or
+/// downloaded); and one file per digest to download.
+#[derive(Default)]
+struct Gathered<'m> {
+    slots: HashMap<&'m BlobDigest, Slot>,
+    wanted: Vec<&'m ManifestFile>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Files of the manifest with this digest not assembled yet.
+    uses: usize,
+    /// The bytes came from the cache.
+    cached: bool,
+    bytes: Option<Vec<u8>>,
+}
+
 #[derive(Debug, Default)]
 struct Counters {
     requests: AtomicU64,
@@ -335,74 +352,29 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
         let manifest = &*known.manifest;
         manifest.check(&self.limits)?;
 
-        // The blobs: from the cache, or downloaded (each digest once).
-        let mut blobs: HashMap<&BlobDigest, Vec<u8>> = HashMap::new();
-        let mut cached: HashSet<&BlobDigest> = HashSet::new();
-        let mut wanted: Vec<&ManifestFile> = Vec::new();
-        let mut uses: HashMap<&BlobDigest, usize> = HashMap::new();
-        for f in &manifest.files {
-            let n = uses.entry(&f.digest).or_default();
-            *n += 1;
-            if *n > 1 {
-                continue;
-            }
-            match self.cache.get(&f.digest) {
-                Some(bytes) => {
-                    cached.insert(&f.digest);
-                    blobs.insert(&f.digest, bytes);
-                }
-                None => wanted.push(f),
-            }
-        }
+        let mut g = self.gather(manifest);
         let mut done = Progress {
-            files_total: wanted.len(),
-            bytes_total: wanted.iter().map(|f| f.size).sum(),
+            files_total: g.wanted.len(),
+            bytes_total: g.wanted.iter().map(|f| f.size).sum(),
             ..Progress::default()
         };
         progress(done);
         // Indices, not references, cross the closure: a closure taking a
         // reference would make the future not `Send` (rust-lang/rust#102211).
         let mut downloads =
-            stream::iter(0..wanted.len()).map(|i| self.get_blob(dir, wanted[i])).buffer_unordered(MAX_IN_FLIGHT);
+            stream::iter(0..g.wanted.len()).map(|i| self.get_blob(dir, g.wanted[i])).buffer_unordered(MAX_IN_FLIGHT);
         while let Some(blob) = downloads.next().await {
             let (digest, bytes) = blob?;
             done.files_done += 1;
             done.bytes_done += bytes.len() as u64;
             progress(done);
-            blobs.insert(digest, bytes);
+            if let Some(slot) = g.slots.get_mut(digest) {
+                slot.bytes = Some(bytes);
+            }
         }
         drop(downloads);
 
-        // Every byte checked; the bytes move into the directory.
-        let assembled = manifest.assemble(&self.limits, dialect, |d| {
-            let n = uses.get_mut(d)?;
-            *n -= 1;
-            if *n == 0 {
-                blobs.remove(d)
-            } else {
-                blobs.get(d).cloned()
-            }
-        });
-        let directory = match assembled {
-            Ok(directory) => directory,
-            Err(e) => {
-                // A damaged cached blob must not fail the next fetch too.
-                if let Some(f) = manifest.files.iter().find(|f| e.file.as_deref() == Some(&f.name)) {
-                    if cached.contains(&f.digest) {
-                        self.cache.remove(&f.digest);
-                    }
-                }
-                return Err(e);
-            }
-        };
-        let mut put = HashSet::new();
-        for f in wanted {
-            if put.insert(&f.digest) {
-                if let Some(file) = directory.file(&f.name) {
-                    self.cache.put(&f.digest, file.bytes());
-                }
-            }
-        }
+        let directory = self.assemble(manifest, dialect, g)?;
         Ok(Fetched {
             version: known.version.clone(),
             manifest: manifest.clone(),
@@ -410,6 +382,59 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
             not_modified,
             downloaded: Transfer { files: done.files_done, bytes: done.bytes_done },
         })
+    }
+
+    /// Which blobs of `manifest` the cache has, and which to download
+    /// (each digest once).
+    fn gather<'m>(&self, manifest: &'m Manifest) -> Gathered<'m> {
+        let mut g = Gathered::default();
+        for f in &manifest.files {
+            let slot = g.slots.entry(&f.digest).or_default();
+            slot.uses += 1;
+            if slot.uses > 1 {
+                continue;
+            }
+            slot.bytes = self.cache.get(&f.digest);
+            slot.cached = slot.bytes.is_some();
+            if !slot.cached {
+                g.wanted.push(f);
+            }
+        }
+        g
+    }
+
+    /// Builds the directory from the gathered blobs ([`Manifest::assemble`]
+    /// checks every byte; the bytes move into the directory) and caches
+    /// the downloaded ones. A damaged cached blob is dropped from the cache,
+    /// so that it does not fail the next fetch too.
+    fn assemble(&self, manifest: &Manifest, dialect: Dialect, g: Gathered<'_>) -> Result<Directory, RegistryError> {
+        let Gathered { mut slots, wanted } = g;
+        let assembled = manifest.assemble(&self.limits, dialect, |d| {
+            let slot = slots.get_mut(d)?;
+            slot.uses = slot.uses.saturating_sub(1);
+            if slot.uses == 0 {
+                slot.bytes.take()
+            } else {
+                slot.bytes.clone()
+            }
+        });
+        let directory = match assembled {
+            Ok(directory) => directory,
+            Err(e) => {
+                if let Some(f) = manifest.files.iter().find(|f| e.file.as_deref() == Some(&f.name)) {
+                    if slots.get(&f.digest).is_some_and(|s| s.cached) {
+                        self.cache.remove(&f.digest);
+                    }
+                }
+                return Err(e);
+            }
+        };
+        for f in wanted {
+            if let Some(file) = directory.file(&f.name) {
+                self.cache.put(&f.digest, file.bytes());
+            }
+        }
+        Ok(directory)
     }
 
     /// Pushes `directory` as a version of `dir`: asks which blobs the
@@ -425,26 +450,7 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
         tags: &[&str],
         mut progress: impl FnMut(Progress),
     ) -> Result<Pushed, RegistryError> {
-        check_name(NameKind::Directory, dir)?;
-        let mut names = vec![LATEST];
-        for &t in tags {
-            check_name(NameKind::Tag, t)?;
-            if !names.contains(&t) {
-                names.push(t);
-            }
-        }
-        let manifest = Manifest::of(directory);
-        manifest.check(&self.limits)?;
-        if directory.sum_file().is_some() {
-            directory.verify(None).map_err(|e| {
-                let e = crate::error::Error::from(&e);
-                let message = match &e.detail {
-                    Some(d) => format!("{} ({d})", e.message),
-                    None => e.message,
-                };
-                RegistryError::new(e.code, message, e.file.as_deref(), &e.hint)
-            })?;
-        }
+        let (names, manifest) = self.prepare_push(directory, dir, tags)?;
         let version = manifest.digest();
 
         // Which blobs the registry lacks; each digest once.
@@ -464,7 +470,7 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
             .await?
             .expect(&[200])?
             .json()?;
-        let missing: HashSet<BlobDigest> = missing.missing.into_iter().collect();
+        let missing: HashSet<&BlobDigest> = missing.missing.iter().collect();
         let uploads: Vec<&ManifestFile> = unique.into_iter().filter(|f| missing.contains(&f.digest)).collect();
 
         let mut done = Progress {
@@ -519,6 +525,39 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
             uploaded: Transfer { files: done.files_done, bytes: done.bytes_done },
             tags: moved,
         })
+    }
+
+    /// What a push checks before sending anything: the names, the
+    /// manifest against the limits and the directory against its
+    /// `atlas.sum`. Returns the tags to move (`latest` first, each once)
+    /// and the manifest.
+    fn prepare_push<'t>(
+        &self,
+        directory: &Directory,
+        dir: &str,
+        tags: &[&'t str],
+    ) -> Result<(Vec<&'t str>, Manifest), RegistryError> {
+        check_name(NameKind::Directory, dir)?;
+        let mut names = vec![LATEST];
+        for &t in tags {
+            check_name(NameKind::Tag, t)?;
+            if !names.contains(&t) {
+                names.push(t);
+            }
+        }
+        let manifest = Manifest::of(directory);
+        manifest.check(&self.limits)?;
+        if directory.sum_file().is_some() {
+            directory.verify(None).map_err(|e| {
+                let e = crate::error::Error::from(&e);
+                let message = match &e.detail {
+                    Some(d) => format!("{} ({d})", e.message),
+                    None => e.message,
+                };
+                RegistryError::new(e.code, message, e.file.as_deref(), &e.hint)
+            })?;
+        }
+        Ok((names, manifest))
     }
 
     /// Points tag `tag` of `dir` at `version` if `condition` holds (the
@@ -687,6 +726,7 @@ impl Answer {
         V::deserialize(value).map_err(|e| self.invalid(&format!("its body is not what the protocol says: {e}")))
     }
 
+    #[cold]
     fn invalid(&self, why: &str) -> RegistryError {
         RegistryError::new(
             "invalid-response",
@@ -701,6 +741,7 @@ impl Answer {
 
     /// The registry's JSON error, or what the status says when the body is
     /// not one (a proxy's page, an empty body).
+    #[cold]
     fn error(&self) -> RegistryError {
         #[derive(Deserialize)]
         struct Body {
