@@ -173,7 +173,8 @@ beside DIR and renamed to DIR, so DIR is never left half written.
 
 Options:
   --out DIR              where to write the files (must not exist or be empty)
-  --force                replace DIR if it exists (everything in it goes)
+  --force                replace DIR if it exists (everything in it goes); its .sql files
+                         that the version shares are reused, not downloaded again
   --registry URL         the registry's base URL (default: $STRATA_REGISTRY)
   --json                 print the result as JSON on stdout
   -h, --help             show this help
@@ -429,12 +430,14 @@ function progressBar(enabled) {
 }
 
 /** The Registry named by --registry or STRATA_REGISTRY, with STRATA_TOKEN. */
-function openRegistry(values, onProgress) {
+function openRegistry(values, onProgress, cache = false) {
   const url = values.registry ?? process.env.STRATA_REGISTRY;
   if (!url) throw new UsageError("no registry: pass --registry URL or set STRATA_REGISTRY (e.g. http://127.0.0.1:8080)");
   const token = process.env.STRATA_TOKEN || undefined;
   try {
-    return new Registry(url, { token, onProgress, cacheSize: 0 });
+    // One command, one fetch or push: a blob cache only pays when pull
+    // --force seeds it with the files already in --out.
+    return new Registry(url, cache ? { token, onProgress } : { token, onProgress, cacheSize: 0 });
   } catch (e) {
     throw registryError(e);
   }
@@ -540,7 +543,17 @@ const registryCommands = {
     // Refuse before downloading anything.
     if (!values.force && !vacant(values.out)) throw new IoError(`--out ${JSON.stringify(values.out)} is not empty`, "pass a new directory, or --force to replace it");
     const bar = progressBar(process.stderr.isTTY && !values.json);
-    const registry = openRegistry(values, bar.onProgress);
+    const registry = openRegistry(values, bar.onProgress, values.force);
+    // --force over an earlier pull: its files seed the blob cache, so only
+    // the files that changed are downloaded (each is still verified).
+    if (values.force && !vacant(values.out)) {
+      try {
+        registry.remember(openDirectory({ dir: values.out }).directory);
+      } catch (e) {
+        // Not a readable migration folder: download everything.
+        if (process.env.STRATA_DEBUG) console.error(e);
+      }
+    }
     const f = await withProgress(bar, () => registry.fetch(name, ref));
     writeFetched(f.directory, f.manifest.sum, values.out, values.force);
     const size = f.manifest.files.reduce((n, x) => n + x.size, 0);

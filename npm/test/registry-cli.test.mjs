@@ -215,3 +215,34 @@ test("help for the registry commands", () => {
   assert.match(strata(["--help"]).stdout, /strata push --dir DIR --name NAME/);
   assert.ok(readFileSync(CLI, "utf8").includes("STRATA_REGISTRY"));
 });
+
+test("pull --force over an earlier pull downloads only the files that changed", { timeout: 60_000 }, async (t) => {
+  if (!needServer(t)) return;
+  const server = await startServer(t);
+  const run = cli(server, server.token("read,push"));
+  const src = migrationDir(20);
+  assert.equal(run(["push", "--dir", src, "--name", "app"]).status, 0);
+  const out = join(scratchDir(), "pulled");
+  const first = JSON.parse(run(["pull", "app", "--out", out, "--json"]).stdout);
+  assert.equal(first.downloaded.files, 20);
+
+  // Unchanged: the manifest, and no blob.
+  const same = JSON.parse(run(["pull", "app", "--out", out, "--force", "--json"]).stdout);
+  assert.deepEqual([same.downloaded.files, same.stats.requests], [0, 1], JSON.stringify(same));
+  assert.deepEqual(filesOf(out), filesOf(src));
+
+  // One file added upstream: only that one is downloaded.
+  writeFileSync(join(src, "20990101000000_added.sql"), "CREATE TABLE added (id int);\n");
+  assert.equal(strata(["hash", "--dir", src]).status, 0);
+  assert.equal(run(["push", "--dir", src, "--name", "app"]).status, 0);
+  const next = JSON.parse(run(["pull", "app", "--out", out, "--force", "--json"]).stdout);
+  assert.deepEqual([next.downloaded.files, next.stats.requests], [1, 2], JSON.stringify(next));
+  assert.deepEqual(filesOf(out), filesOf(src));
+
+  // A local file edited by hand is not what the version holds: it is
+  // downloaded again, and the pull writes the registry's bytes.
+  appendFileSync(join(out, readdirSync(out).find((f) => f.endsWith(".sql"))), "-- local edit\n");
+  const repaired = JSON.parse(run(["pull", "app", "--out", out, "--force", "--json"]).stdout);
+  assert.equal(repaired.downloaded.files, 1, JSON.stringify(repaired));
+  assert.deepEqual(filesOf(out), filesOf(src));
+});

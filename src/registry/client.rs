@@ -312,6 +312,17 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
         }
     }
 
+    /// Puts the files of `directory` in the blob cache, so that fetching
+    /// a version that shares them downloads only the others: a pull into
+    /// a directory that holds an earlier version of the same files. The
+    /// files are addressed by their own digest, so they are always right
+    /// for it; `atlas.sum` is not a blob and is ignored.
+    pub fn remember(&self, directory: &Directory) {
+        for f in directory.files() {
+            self.cache.put(&BlobDigest::of(f.bytes()), f.bytes());
+        }
+    }
+
     /// The tags of directory `dir`, by name.
     pub async fn tags(&self, dir: &str) -> Result<Vec<TagInfo>, RegistryError> {
         check_name(NameKind::Directory, dir)?;

@@ -365,6 +365,13 @@ impl Registry {
         })
     }
 
+    /// Keeps the files of `directory` in the blob cache, so that a fetch of
+    /// a version sharing them downloads only the others (a pull into a
+    /// folder that holds an earlier version).
+    pub fn remember(&self, directory: &Directory) {
+        self.client.remember(&directory.inner);
+    }
+
     /// The tags of directory `name`, by name.
     #[wasm_bindgen(unchecked_return_type = "Promise<TagInfo[]>")]
     pub fn tags(&self, name: String) -> js_sys::Promise {
