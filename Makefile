@@ -1,12 +1,16 @@
 # strata: `make run` and `make test` work on a fresh machine; each installs
 # what is missing first (idempotent: a second run only checks).
 #
-#   make run     build the core, the wasm module and the npm package, then run
-#                the Node CLI on examples/migrations
-#   make test    every test: Rust unit and conformance tests, the same
-#                conformance suites in headless Chromium, Node tests of the
-#                npm package and its CLI, formatting and lints
-#   make bench   benchmarks (criterion and Node); figures go in the README
+#   make run     build the core, the wasm module and the npm package, run the
+#                Node CLI on examples/migrations, then start strata-server and
+#                push and pull that directory (scripts/registry-demo.sh)
+#   make test    every test: Rust unit and conformance tests, the server's
+#                suites on embedded storage and again on PostgreSQL + S3
+#                (scripts/services.sh), the conformance suites in headless
+#                Chromium, Node tests of the npm package and its CLI (against
+#                a real server), formatting and lints
+#   make bench   benchmarks (criterion, Node, the registry with wrk); figures
+#                go in the README
 #   make fuzz    seed and run the four fuzz targets (FUZZ_SECONDS each, default 600)
 
 SHELL := /bin/bash
@@ -26,7 +30,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CARGO_FUZZ_TOOLCHAIN := nightly
 FUZZ_SECONDS ?= 600
 
-.PHONY: run test build pkg tools browser-tools fuzz-tools lint test-rust test-scale test-wasm test-node bench fuzz clean
+.PHONY: run test build pkg tools browser-tools bench-tools fuzz-tools lint test-rust test-scale test-wasm test-node bench fuzz clean
 
 ## Toolchain -----------------------------------------------------------------
 
@@ -84,6 +88,8 @@ run: pkg
 	@echo "== strata plan --markdown: a fresh database, up to the first version (for a pull request)"
 	@echo '[]' > target/run/none.json
 	$(STRATA) plan --dir $(EXAMPLE) --dialect postgres --revisions target/run/none.json --to-version 20240101000000 --markdown || test $$? -eq 3
+	cargo build -p strata-server
+	scripts/registry-demo.sh target/debug/strata-server
 
 ## Tests -----------------------------------------------------------------------
 
@@ -123,9 +129,15 @@ test-node: pkg browser-tools npm/node_modules/.package-lock.json
 
 ## Benchmarks and fuzzing ------------------------------------------------------
 
-bench: pkg
+bench-tools:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; }
+
+bench: pkg bench-tools
 	cargo bench --bench sum --bench lex --bench plan
 	node benches/wasm.mjs
+	@# The registry: push/pull with the CLI against a release server, wrk on manifests.
+	cargo build --release -p strata-server
+	node benches/registry.mjs
 	@# The CLI over the same 10,000 files on disk: time and peak memory.
 	rm -rf target/bench-dir && node benches/wasm.mjs --write-dir target/bench-dir
 	/usr/bin/time -v $(STRATA) hash --dir target/bench-dir 2>&1 | grep -E 'Elapsed|Maximum resident'
