@@ -38,7 +38,8 @@ struct Recorded<'a> {
     status: DeploymentStatus,
 }
 
-const REPORT_HINT: &str = "post a strata.report/v1 document, as `strata plan --json` or the deployment hook writes it (docs/plan.md)";
+const REPORT_HINT: &str =
+    "post a strata.report/v1 document, as `strata plan --json` or the deployment hook writes it (docs/plan.md)";
 
 /// `POST /v1/dirs/{dir}/deployments`: records a report.
 pub async fn create(
