@@ -2,8 +2,9 @@
 //! storage, against the real server (embedded storage, or PostgreSQL + S3
 //! when the environment names them; see `common`).
 //!
-//! * 50 concurrent moves of one tag: every move lands, the history lists
-//!   all 50 as one chain, and the tag ends at one of the pushed versions.
+//! * 50 concurrent moves of one tag through two replicas: every move
+//!   lands, the history lists all 50 as one chain, and the tag ends at one
+//!   of the pushed versions.
 //! * SIGKILL while pushing: whatever moment the server dies at, no version
 //!   or tag that is not whole is ever visible, and the next push works.
 //! * A damaged blob in storage: a fetch fails with a digest error naming
@@ -11,7 +12,7 @@
 
 mod common;
 
-use common::{borrow, Server};
+use common::{borrow, Server, Storage};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -64,17 +65,40 @@ async fn all_items(s: &Server, token: &str, path: &str) -> Vec<Value> {
     }
 }
 
+/// A second server process on the same storage: another replica (same
+/// PostgreSQL database and S3 prefix, or the same SQLite file and blob
+/// directory).
+fn replica_of(s: &Server) -> Server {
+    let storage = Storage {
+        dir: tempfile::Builder::new().prefix("strata-replica-").tempdir().unwrap(),
+        metadata: s.storage.metadata.clone(),
+        blobs: s.storage.blobs.clone(),
+    };
+    let mut args: Vec<&str> = s.args.iter().map(String::as_str).collect();
+    let (db, blobs);
+    if s.storage.embedded() {
+        db = format!("sqlite://{}", s.storage.path().join("registry.db").display());
+        blobs = format!("file://{}", s.storage.path().join("blobs").display());
+        args.extend(["--metadata", &db, "--blobs", &blobs]);
+    }
+    Server::start_on(storage, &args)
+}
+
 #[tokio::test]
 async fn fifty_concurrent_moves_of_one_tag_all_land_in_its_history() {
-    let s = Server::start().await;
-    let t = s.token("read,push");
+    let first = Server::start().await;
+    let second = replica_of(&first);
+    let t = first.token("read,push");
     let mut versions = Vec::new();
     for i in 0..50 {
         let files = vec![(format!("20240101000000_v{i}.sql"), format!("CREATE TABLE v{i} (id int);\n").into_bytes())];
-        versions.push(s.push(&t, "app", &borrow(&files)).await);
+        versions.push(first.push(&t, "app", &borrow(&files)).await);
     }
-    let moves = versions.iter().map(|v| {
-        let (s, t) = (&s, &t);
+    // What one replica wrote, the other reads.
+    let s = &second;
+    // Half of the moves go to each replica.
+    let moves = versions.iter().enumerate().map(|(i, v)| {
+        let (s, t) = (if i % 2 == 0 { &first } else { &second }, &t);
         async move { s.put_tag(t, "app", "prod", v, &[]).await }
     });
     let results = futures_util::future::join_all(moves).await;
@@ -89,7 +113,7 @@ async fn fifty_concurrent_moves_of_one_tag_all_land_in_its_history() {
     assert_eq!(now.status, 200);
     let current = now.header("strata-version").unwrap();
     assert!(versions.iter().any(|v| v.as_str() == current), "{current}");
-    let history = all_items(&s, &t, "/v1/dirs/app/tags/prod/history").await;
+    let history = all_items(s, &t, "/v1/dirs/app/tags/prod/history").await;
     assert_eq!(history.len(), 50, "{history:?}");
     assert_eq!(history[0]["version"], json!(current), "newest first");
     for pair in history.windows(2) {
