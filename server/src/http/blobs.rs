@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use super::extract::{self, content_length, Params};
-use super::{digest, etag, json, none_match, App, IMMUTABLE};
+use super::{digest, etag, json, none_match, not_modified, App, IMMUTABLE};
 use crate::store::{PutBlobError, Scope};
 use axum::body::Body;
 use axum::extract::State;
@@ -47,9 +47,9 @@ fn blob_headers(r: &mut Response, d: &BlobDigest, size: u64) {
     h.insert(header::CACHE_CONTROL, IMMUTABLE);
 }
 
-fn not_modified(d: &BlobDigest) -> Response {
-    let mut r = StatusCode::NOT_MODIFIED.into_response();
-    r.headers_mut().insert(header::ETAG, etag(d));
+/// `304` for a blob: still immutable.
+fn blob_not_modified(d: &BlobDigest) -> Response {
+    let mut r = not_modified(d);
     r.headers_mut().insert(header::CACHE_CONTROL, IMMUTABLE);
     r
 }
@@ -102,7 +102,7 @@ pub async fn get_blob(
     let d = digest(&d)?;
     if none_match(&headers, &d) {
         return match app.store.blob_size(&dir, &d).await? {
-            Some(_) => Ok(not_modified(&d)),
+            Some(_) => Ok(blob_not_modified(&d)),
             None => Err(not_found(&dir, &d)),
         };
     }
@@ -130,7 +130,7 @@ pub async fn head_blob(
         return Err(not_found(&dir, &d));
     };
     if none_match(&headers, &d) {
-        return Ok(not_modified(&d));
+        return Ok(blob_not_modified(&d));
     }
     let mut r = Response::new(Body::empty());
     blob_headers(&mut r, &d, size);

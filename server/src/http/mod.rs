@@ -110,6 +110,14 @@ fn etag(d: &BlobDigest) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{d}\"")).expect("a digest is a valid header value")
 }
 
+/// `304 Not Modified` for a conditional GET of `d`, with its ETag.
+fn not_modified(d: &BlobDigest) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut r = axum::http::StatusCode::NOT_MODIFIED.into_response();
+    r.headers_mut().insert(header::ETAG, etag(d));
+    r
+}
+
 /// Whether `If-None-Match` names `d` (or is `*`).
 fn none_match(headers: &HeaderMap, d: &BlobDigest) -> bool {
     headers.get_all(header::IF_NONE_MATCH).iter().any(|v| {

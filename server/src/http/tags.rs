@@ -3,12 +3,12 @@
 use super::error::ApiError;
 use super::extract::{self, PageQuery, Params};
 use super::versions::{manifest_response, version_not_found, List};
-use super::{dir_not_found, etag, json, none_match, time, App, STRATA_VERSION};
+use super::{dir_not_found, etag, json, none_match, not_modified, time, App, STRATA_VERSION};
 use crate::store::{Scope, SetTagError, TagCondition};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -126,9 +126,7 @@ pub async fn get_one(
         return Err(tag_not_found(&dir, &tag));
     };
     let mut r = if none_match(&headers, &t.version) {
-        let mut r = StatusCode::NOT_MODIFIED.into_response();
-        r.headers_mut().insert(header::ETAG, etag(&t.version));
-        r
+        not_modified(&t.version)
     } else {
         let Some(body) = app.store.version_json(&dir, &t.version).await? else {
             return Err(

@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use super::extract::{self, PageQuery, Params};
-use super::{digest, dir_not_found, etag, json, none_match, time, App, IMMUTABLE};
+use super::{digest, dir_not_found, etag, json, none_match, not_modified, time, App, IMMUTABLE};
 use crate::store::{Scope, VersionInfo};
 use axum::body::Body;
 use axum::extract::State;
@@ -187,13 +187,7 @@ pub async fn get_one(
     let Some(body) = app.store.version_json(&dir, &d).await? else {
         return Err(version_not_found(&dir, &d));
     };
-    let mut r = if none_match(&headers, &d) {
-        let mut r = StatusCode::NOT_MODIFIED.into_response();
-        r.headers_mut().insert(header::ETAG, etag(&d));
-        r
-    } else {
-        manifest_response(&d, body)
-    };
+    let mut r = if none_match(&headers, &d) { not_modified(&d) } else { manifest_response(&d, body) };
     r.headers_mut().insert(header::CACHE_CONTROL, IMMUTABLE);
     Ok(r)
 }
