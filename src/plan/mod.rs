@@ -49,6 +49,7 @@
 //! The same inputs give the same digest on every platform, in wasm and
 //! natively; any change to a file, a revision row or an option changes it.
 
+pub mod clean;
 mod exec;
 pub mod revision;
 mod status;

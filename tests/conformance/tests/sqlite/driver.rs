@@ -4,7 +4,8 @@
 //!
 //! * the revisions table is created, read and written with the core's
 //!   [`RevisionSql`] (upsert binds in [`REVISION_COLUMNS`] order);
-//! * the clean check gives Atlas's reasons (`CheckClean`);
+//! * the clean check gives Atlas's reasons (`CheckClean`, the core's
+//!   `strata::plan::clean`);
 //! * transactions are Atlas's `OpenTx`: with foreign keys on, they are
 //!   turned off before `BEGIN`, `PRAGMA foreign_key_check` runs at the
 //!   start and again before `COMMIT`, and new violations fail the commit
@@ -18,6 +19,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::Connection;
 use std::time::{SystemTime, UNIX_EPOCH};
 use strata::lex::Dialect;
+use strata::plan::clean::sqlite_not_clean;
 use strata::plan::revision::{parse_hash_list, render_hash_list, REVISIONS_TABLE, REVISION_COLUMNS};
 use strata::plan::{Executor, Outcome, Revision, RevisionSql, RevisionType, Step, Timestamp};
 
@@ -167,26 +169,13 @@ impl<'c> Driver<'c> {
     }
 
     /// Atlas's SQLite `CheckClean`, ignoring the revisions table: `None`
-    /// when clean, else the reason.
+    /// when clean, else the reason (the core's [`sqlite_not_clean`]).
     pub fn not_clean(&self) -> Result<Option<String>, String> {
         let schemas = self.query_strings("SELECT `name` FROM pragma_database_list() WHERE `name` <> 'temp'")?;
-        if schemas.len() > 1 {
-            return Ok(Some(format!("found multiple schemas: {}", schemas.len())));
-        }
-        if let Some(s) = schemas.first() {
-            if s != "main" {
-                return Ok(Some(format!("found schema {}", go_quote(s))));
-            }
-        }
         let tables = self.query_strings(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'libsql_%'",
         )?;
-        Ok(match tables.as_slice() {
-            [] => None,
-            [t] if t == REVISIONS_TABLE => None,
-            [t] => Some(format!("found table {}", go_quote(t))),
-            many => Some(format!("found multiple tables: {}", many.len())),
-        })
+        Ok(sqlite_not_clean(&schemas, &tables))
     }
 
     /// The first column of every row of `sql`, as text.
