@@ -6,6 +6,7 @@
 //! * [`cli`]: `strata-server serve` and `strata-server token …`.
 
 pub mod cli;
+pub mod hook;
 pub mod http;
 pub mod logs;
 pub mod remote;

@@ -1,0 +1,484 @@
+//! Applies a plan to a target: one loop around the core's
+//! [`Executor`], over a connection per dialect ([`sqlite`], [`postgres`]).
+//!
+//! [`apply`] does, on one connection and under the lock:
+//! 1. connect (a dry run opens SQLite read-only);
+//! 2. take Atlas's lock (see `lock.rs`), waiting up to the target's
+//!    `lock_timeout`;
+//! 3. unless dry run: create the revisions table as Atlas does (on
+//!    PostgreSQL, in its schema: the `revisions_schema` option, else the
+//!    URL's `search_path`, else `atlas_schema_revisions`, as Atlas picks it);
+//! 4. read the state: the revisions, and when there are none Atlas's
+//!    not-clean check ([`strata::plan::clean`]);
+//! 5. plan with the core; refuse if the digest is not the one the client
+//!    previewed ([`ApplyOptions::expect_digest`]), before anything runs;
+//! 6. run the executor's steps: `Begin`/`Commit`/`Rollback` as SQL,
+//!    `Execute` as the statement's text, `WriteRevision` as the core's
+//!    upsert; send [`Event`]s as it goes;
+//! 7. release the lock.
+//!
+//! A dry run does 1, 2, 4 and 5 and writes nothing to the target (Atlas's
+//! dry run creates the revisions table; strata's does not).
+
+pub mod postgres;
+pub mod sqlite;
+
+use super::events::{Event, PlannedFileInfo};
+use super::targets::{Target, TargetDialect};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use strata::dir::Directory;
+use strata::plan::{
+    plan, DbState, ExecOptions, Executor, Outcome, Plan, PlanError, PlanOptions, Revision, Step, Timestamp,
+};
+use strata::report::ApplyReport;
+
+/// How to apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// Atlas's `migrate apply` options (baseline, allow-dirty, exec order,
+    /// to-version, amount, tx mode).
+    pub plan: PlanOptions,
+    /// Compute and report; execute and write nothing.
+    pub dry_run: bool,
+    /// The digest of the plan the client previewed: the apply is refused,
+    /// with nothing executed, if the plan under the lock differs.
+    pub expect_digest: Option<String>,
+    /// Written to `operator_version` (default `strata <version>`).
+    pub operator_version: String,
+    /// SQLite: the directory of Atlas's lock file (default: the system's
+    /// temp directory, Atlas's `os.TempDir()`). Tests use their own.
+    pub lock_dir: Option<PathBuf>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            plan: PlanOptions::default(),
+            dry_run: false,
+            expect_digest: None,
+            operator_version: strata::report::GENERATOR.to_string(),
+            lock_dir: None,
+        }
+    }
+}
+
+/// What kind of refusal a [`HookError`] is (for the HTTP layer's codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookErrorKind {
+    /// The target cannot be reached or opened.
+    Connect,
+    /// Another session holds the lock.
+    LockHeld,
+    /// Reading or preparing the target failed.
+    Database,
+    /// The core refused to plan (Atlas's planning errors).
+    Plan,
+    /// The plan differs from the one the client previewed.
+    StalePlan,
+    /// The directory was split for another dialect than the target's.
+    Dialect,
+}
+
+/// A refusal: nothing was executed on the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookError {
+    /// What kind.
+    pub kind: HookErrorKind,
+    /// What happened, where, and what to do.
+    pub message: String,
+    /// The core's planning error, for [`HookErrorKind::Plan`].
+    pub plan_error: Option<PlanError>,
+}
+
+impl HookError {
+    fn new(kind: HookErrorKind, message: String) -> HookError {
+        HookError { kind, message, plan_error: None }
+    }
+}
+
+impl fmt::Display for HookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HookError {}
+
+/// A statement of a failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatementRef {
+    /// Its 1-based number in the file.
+    pub index: usize,
+    /// The 1-based line it starts on.
+    pub line: usize,
+    /// Atlas's byte position of the statement in the file.
+    pub pos: usize,
+    /// Its text.
+    pub text: String,
+}
+
+/// Why a run stopped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    /// The file being run, if one was.
+    pub file: Option<String>,
+    /// The failing statement, when a statement failed.
+    pub statement: Option<StatementRef>,
+    /// The database's message (or the step's error).
+    pub message: String,
+    /// The error the run ended with, Atlas's text (`sql/migrate: executing
+    /// statement "…" from version "…": …`).
+    pub error: String,
+}
+
+/// The result of an apply that ran (successfully or not).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The plan that ran.
+    pub plan: Plan,
+    /// The core's report (its `error` is set when the run failed).
+    pub report: ApplyReport,
+    /// Why it stopped, when it failed.
+    pub failure: Option<Failure>,
+}
+
+/// A database connection, as the shared loop needs it. Errors are the
+/// database's messages.
+pub(crate) trait Conn: Send {
+    /// Runs one statement with no parameters.
+    async fn exec(&mut self, sql: &str) -> Result<(), String>;
+    /// Atlas's upsert of one revision row.
+    async fn upsert(&mut self, r: &Revision) -> Result<(), String>;
+    /// Creates the revisions table (and its schema) if missing.
+    async fn create_revisions_table(&mut self) -> Result<(), String>;
+    /// The revisions (none when the table is missing) and whether the
+    /// table is missing.
+    async fn revisions(&mut self) -> Result<(Vec<Revision>, bool), String>;
+    /// Atlas's not-clean reason, ignoring the revisions table.
+    async fn not_clean(&mut self) -> Result<Option<String>, String>;
+}
+
+/// Binds `r` to the core's upsert in `REVISION_COLUMNS` order;
+/// `executed_at` and `hashes` are the dialect's forms of those two columns.
+fn bind_revision<'q, DB, T, J>(
+    q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    r: &Revision,
+    executed_at: T,
+    hashes: Option<J>,
+) -> Result<sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>, String>
+where
+    DB: sqlx::Database,
+    i64: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> &'t str: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    T: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    Option<J>: for<'t> sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let int = |n: u64, col: &str| i64::try_from(n).map_err(|_| format!("revision column {col} out of range: {n}"));
+    Ok(q.bind(r.version.as_str())
+        .bind(r.description.as_str())
+        .bind(int(r.kind.0, "type")?)
+        .bind(int(r.applied, "applied")?)
+        .bind(int(r.total, "total")?)
+        .bind(executed_at)
+        .bind(r.execution_time)
+        .bind(r.error.as_str())
+        .bind(r.error_stmt.as_str())
+        .bind(r.hash.as_str())
+        .bind(hashes)
+        .bind(r.operator_version.as_str()))
+}
+
+/// A revision from the twelve columns of the core's `select`, in
+/// `REVISION_COLUMNS` order, read as text (`executed_at` as RFC 3339,
+/// `partial_hashes` as JSON text, NULL as empty) or as integers.
+fn revision_from_row(
+    text: impl Fn(usize) -> Result<String, String>,
+    int: impl Fn(usize) -> Result<i64, String>,
+) -> Result<Revision, String> {
+    let uint = |i: usize, col: &str| -> Result<u64, String> {
+        u64::try_from(int(i)?).map_err(|_| format!("revision column {col} is negative"))
+    };
+    Ok(Revision {
+        version: text(0)?,
+        description: text(1)?,
+        kind: strata::plan::RevisionType(uint(2, "type")?),
+        applied: uint(3, "applied")?,
+        total: uint(4, "total")?,
+        executed_at: text(5)?,
+        execution_time: int(6)?,
+        error: text(7)?,
+        error_stmt: text(8)?,
+        hash: text(9)?,
+        partial_hashes: strata::plan::revision::parse_hash_list(&text(10)?)?,
+        operator_version: text(11)?,
+    })
+}
+
+/// The current time, nanoseconds since the Unix epoch.
+fn now() -> Timestamp {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+fn db_error(target: &Target, what: &str, e: String) -> HookError {
+    HookError::new(
+        HookErrorKind::Database,
+        format!(
+            "target {:?} ({}): {what}: {e}; check the database and the target's permissions",
+            target.name(),
+            target.redacted_url()
+        ),
+    )
+}
+
+/// Reads the target's state without the lock and without writing
+/// anything (for a preview: the revisions table is not created).
+pub async fn read_state(target: &Target) -> Result<DbState, HookError> {
+    match target.dialect() {
+        TargetDialect::Sqlite => {
+            let Some(mut c) = sqlite::SqliteConn::connect(target, true).await? else {
+                return Ok(DbState { table_missing: true, ..DbState::default() });
+            };
+            state(&mut c, target).await
+        }
+        TargetDialect::Postgres => {
+            let mut c = postgres::PgConn::connect(target).await?;
+            let s = state(&mut c, target).await;
+            c.close().await;
+            s
+        }
+    }
+}
+
+async fn state<C: Conn>(c: &mut C, target: &Target) -> Result<DbState, HookError> {
+    let (revisions, table_missing) = c.revisions().await.map_err(|e| db_error(target, "reading revisions", e))?;
+    let not_clean = if revisions.is_empty() {
+        c.not_clean().await.map_err(|e| db_error(target, "checking whether the database is clean", e))?
+    } else {
+        None
+    };
+    Ok(DbState { revisions, not_clean, table_missing })
+}
+
+/// Applies `dir` (split with the target's dialect:
+/// [`TargetDialect::lex`]) to `target`, sending progress to `on_event`.
+///
+/// `Err` is a refusal with nothing executed: the target cannot be reached,
+/// the lock is held past the timeout, the core refuses to plan, or the plan
+/// is not the one previewed. A run that fails part-way is `Ok`, with the
+/// report's error and [`Applied::failure`] set.
+pub async fn apply(
+    target: &Target,
+    dir: &Directory,
+    opts: &ApplyOptions,
+    on_event: &mut (dyn FnMut(&Event) + Send),
+) -> Result<Applied, HookError> {
+    if dir.dialect() != target.dialect().lex() {
+        return Err(HookError::new(
+            HookErrorKind::Dialect,
+            format!(
+                "the directory was split as {:?} but target {:?} is {}; build it with DirOptions {{ dialect: target.dialect().lex(), .. }}",
+                dir.dialect(),
+                target.name(),
+                target.dialect().as_str()
+            ),
+        ));
+    }
+    match target.dialect() {
+        TargetDialect::Sqlite => {
+            let lock_dir = opts.lock_dir.clone().unwrap_or_else(std::env::temp_dir);
+            // Atlas takes the lock before it opens anything.
+            let lock = super::lock::LockFile::acquire(&lock_dir, target.lock_timeout()).await.map_err(|e| match e {
+                super::lock::LockFileError::Held { path, by_atlas_file } => HookError::new(
+                    HookErrorKind::LockHeld,
+                    format!(
+                        "target {:?}: acquiring database lock: sql/sqlite: lock on \"{}\" already taken (lock file {}, held by {}); waited {:?}. Try again when the other apply has finished, or raise lock_timeout",
+                        target.name(),
+                        super::lock::LOCK_NAME,
+                        path.display(),
+                        if by_atlas_file { "Atlas or a strata process that stopped" } else { "another strata apply" },
+                        target.lock_timeout()
+                    ),
+                ),
+                super::lock::LockFileError::Io(e) => {
+                    HookError::new(HookErrorKind::LockHeld, format!("target {:?}: acquiring database lock: {e}", target.name()))
+                }
+            })?;
+            let res = match sqlite::SqliteConn::connect(target, opts.dry_run).await {
+                Err(e) => Err(e),
+                // A dry run on a file that does not exist yet: an empty database.
+                Ok(None) => run(&mut sqlite::Missing, target, dir, opts, on_event).await,
+                Ok(Some(mut c)) => run(&mut c, target, dir, opts, on_event).await,
+            };
+            let released = lock.release();
+            match (res, released) {
+                (Ok(a), Err(e)) => {
+                    tracing::warn!(target = target.name(), "{e}");
+                    Ok(a)
+                }
+                (r, _) => r,
+            }
+        }
+        TargetDialect::Postgres => {
+            let mut c = postgres::PgConn::connect(target).await?;
+            let res = match c.lock(target).await {
+                Ok(()) => {
+                    let r = run(&mut c, target, dir, opts, on_event).await;
+                    if let Err(e) = c.unlock().await {
+                        tracing::warn!(target = target.name(), "releasing the advisory lock: {e}");
+                    }
+                    r
+                }
+                Err(e) => Err(e),
+            };
+            c.close().await;
+            res
+        }
+    }
+}
+
+/// The shared loop: prepare, read, plan, execute.
+async fn run<C: Conn>(
+    c: &mut C,
+    target: &Target,
+    dir: &Directory,
+    opts: &ApplyOptions,
+    on_event: &mut (dyn FnMut(&Event) + Send),
+) -> Result<Applied, HookError> {
+    if !opts.dry_run {
+        c.create_revisions_table().await.map_err(|e| db_error(target, "creating the revisions table", e))?;
+    }
+    let st = state(c, target).await?;
+    let plan = plan(dir, &st, &opts.plan).map_err(|e| HookError {
+        kind: HookErrorKind::Plan,
+        message: format!("target {:?}: {e}. {}", target.name(), e.hint()),
+        plan_error: Some(e),
+    })?;
+    if let Some(want) = &opts.expect_digest {
+        if *want != plan.digest {
+            return Err(HookError::new(
+                HookErrorKind::StalePlan,
+                format!(
+                    "target {:?}: the plan changed since it was previewed (previewed {want}, now {}): the database or the directory moved on; nothing was executed. Preview again and apply the new plan",
+                    target.name(),
+                    plan.digest
+                ),
+            ));
+        }
+    }
+    on_event(&Event::Planned {
+        target: target.name().to_string(),
+        digest: plan.digest.clone(),
+        dry_run: opts.dry_run,
+        current: plan.current.clone(),
+        to_version: plan.target.clone(),
+        files: plan
+            .files
+            .iter()
+            .map(|f| PlannedFileInfo {
+                name: f.name.clone(),
+                version: f.version.clone(),
+                statements: f.statements.len(),
+                skip: f.skip,
+                tx_mode: f.tx_mode.as_str().to_string(),
+            })
+            .collect(),
+        statements: plan.statement_count(),
+    });
+    let exec = ExecOptions { operator_version: opts.operator_version.clone(), dry_run: opts.dry_run };
+    let mut ex = Executor::new(plan.clone(), exec, now());
+    // The file started last (index into the plan and the report), and when.
+    let mut current: Option<(usize, Instant)> = None;
+    let mut failed: Option<(usize, usize, String)> = None;
+    let mut last_err: Option<String> = None;
+    loop {
+        // A dry run's report lists the files, but nothing starts.
+        let started = if opts.dry_run { 0 } else { ex.report().applied.len() };
+        if current.map_or(started > 0, |(i, _)| started > i + 1) {
+            if let Some((i, t)) = current {
+                on_event(&Event::FileDone { file: plan.files[i].name.clone(), duration_ns: nanos(t) });
+            }
+            let i = started - 1;
+            let f = &plan.files[i];
+            on_event(&Event::FileStarted {
+                file: f.name.clone(),
+                version: f.version.clone(),
+                statements: f.pending_statements().len(),
+                skip: f.skip,
+            });
+            current = Some((i, Instant::now()));
+        }
+        let step = ex.next();
+        let t = Instant::now();
+        let (outcome, executed) = match step {
+            Step::Done => break,
+            Step::Begin => (c.exec("BEGIN").await, None),
+            Step::Commit => (c.exec("COMMIT").await, None),
+            Step::Rollback => (c.exec("ROLLBACK").await, None),
+            Step::WriteRevision(r) => (c.upsert(r).await, None),
+            Step::Execute { file, statement, sql } => (c.exec(sql).await, Some((file, statement))),
+        };
+        let took = nanos(t);
+        match (&outcome, executed) {
+            (Ok(()), Some((f, s))) => {
+                let st = &plan.files[f].statements[s];
+                on_event(&Event::StatementDone {
+                    file: plan.files[f].name.clone(),
+                    statement: s + 1,
+                    line: st.line,
+                    duration_ns: took,
+                });
+            }
+            (Err(e), Some((f, s))) => failed = Some((f, s, e.clone())),
+            (Err(e), None) => last_err = Some(e.clone()),
+            (Ok(()), None) => {}
+        }
+        ex.record(outcome.map_or_else(Outcome::Err, |()| Outcome::Ok), now());
+    }
+    let failure = ex.error().map(|error| failure(&plan, ex.report(), failed, last_err, error));
+    if let (Some((i, t)), None) = (current, &failure) {
+        on_event(&Event::FileDone { file: plan.files[i].name.clone(), duration_ns: nanos(t) });
+    }
+    if let Some(f) = &failure {
+        on_event(&Event::Error(f.clone()));
+    }
+    let report = ex.into_report();
+    on_event(&Event::Finished { report: Box::new(report.clone()) });
+    Ok(Applied { plan, report, failure })
+}
+
+fn nanos(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Names the file and statement a run stopped at.
+fn failure(
+    plan: &Plan,
+    report: &ApplyReport,
+    failed: Option<(usize, usize, String)>,
+    last_err: Option<String>,
+    error: &str,
+) -> Failure {
+    if let Some((f, s, message)) = failed {
+        let file = &plan.files[f];
+        let st = &file.statements[s];
+        return Failure {
+            file: Some(file.name.clone()),
+            statement: Some(StatementRef { index: s + 1, line: st.line, pos: st.pos, text: st.text.clone() }),
+            message,
+            error: error.to_string(),
+        };
+    }
+    // An error Atlas raises when it reaches a file (history changed, a bad
+    // txmode header) names that file, not the last one that started.
+    let file = match plan.first_error() {
+        Some((f, e)) if error.contains(&e.to_string()) => Some(f.name.clone()),
+        _ => report.applied.last().map(|a| a.name.clone()),
+    };
+    Failure { file, statement: None, message: last_err.unwrap_or_else(|| error.to_string()), error: error.to_string() }
+}
