@@ -162,7 +162,12 @@ impl Executor {
             report,
             now,
         };
-        if ex.state != State::Baseline {
+        if ex.state == State::Baseline {
+            // Atlas's `writeRevision` stamps the baseline row too:
+            // `executed_at` and `operator_version`.
+            ex.rev = ex.plan.baseline.clone().unwrap_or_default();
+            ex.write(now);
+        } else {
             ex.advance();
         }
         ex.settle();
@@ -198,7 +203,7 @@ impl Executor {
     /// [`Executor::record`] returns the same step.
     pub fn next(&self) -> Step<'_> {
         match &self.state {
-            State::Baseline => Step::WriteRevision(self.plan.baseline.as_ref().unwrap_or(&self.rev)),
+            State::Baseline => Step::WriteRevision(&self.rev),
             State::FileBegin(_) => Step::Begin,
             State::Started(_) | State::Progress(..) | State::Final(..) => Step::WriteRevision(&self.rev),
             State::Exec(f, s) => {

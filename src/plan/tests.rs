@@ -93,6 +93,11 @@ fn first_run_checks_cleanliness_and_baseline() {
     assert_eq!(p.current.as_deref(), Some("1"));
     let b = p.baseline.as_ref().unwrap();
     assert_eq!((b.version.as_str(), b.description.as_str(), b.kind), ("1", "a", RevisionType::BASELINE));
+    // The executor writes it stamped as Atlas's `writeRevision` does.
+    let ex = Executor::new(p.clone(), ExecOptions { operator_version: "op".into(), dry_run: false }, 1_500_000_000);
+    let Step::WriteRevision(w) = ex.next() else { panic!("{:?}", ex.next()) };
+    assert_eq!((w.version.as_str(), w.kind, w.operator_version.as_str()), ("1", RevisionType::BASELINE, "op"));
+    assert_eq!(w.executed_at, crate::report::rfc3339(1_500_000_000));
     let e = plan(&d, &dirty, &PlanOptions { baseline: Some("9".into()), ..PlanOptions::default() }).unwrap_err();
     assert_eq!(e.to_string(), "baseline version \"9\" not found");
 }
