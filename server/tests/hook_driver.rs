@@ -263,6 +263,23 @@ async fn sqlite_not_clean_is_atlas_s_refusal() {
 }
 
 #[tokio::test]
+async fn sqlite_baseline_row_is_stamped_as_atlas_writes_it() {
+    let (tmp, t) = sqlite_target();
+    let db = tmp.path().join("app.db");
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", db.display())).await.expect("create");
+    sqlx::raw_sql("CREATE TABLE a (id int)").execute(&mut c).await.expect("create table");
+    c.close().await.expect("close");
+    let d = dir(&t, &[("1_a.sql", "CREATE TABLE a (id int);\n"), ("2_b.sql", "CREATE TABLE b (id int);\n")]);
+    let o = ApplyOptions { plan: PlanOptions { baseline: Some("1".into()), ..PlanOptions::default() }, ..opts(&tmp) };
+    let (a, _) = run(&t, &d, &o).await;
+    assert_eq!(a.failure, None, "{:?}", a.report.error);
+    let rows = sqlite_rows(&db).await;
+    assert_eq!((rows[0]["version"].as_str(), rows[0]["type"].as_i64()), (Some("1"), Some(1)));
+    assert_eq!(rows[0]["operator_version"], strata::report::GENERATOR);
+    assert_eq!((rows[1]["version"].as_str(), rows[1]["type"].as_i64()), (Some("2"), Some(2)));
+}
+
+#[tokio::test]
 async fn sqlite_stale_digest_is_refused_before_anything_runs() {
     let (tmp, t) = sqlite_target();
     let d = dir(&t, &[("1_a.sql", "CREATE TABLE a (id int);\n")]);
@@ -488,7 +505,10 @@ async fn postgres_dry_run_creates_nothing_and_not_clean_uses_atlas_words() {
     assert!(pg_tables(&url).await.is_empty());
     // A table in public, on a URL without search_path: Atlas's reason.
     let mut c = pg(&url).await;
-    sqlx::raw_sql("CREATE TABLE users (id int)").execute(&mut c).await.expect("create");
+    sqlx::raw_sql("CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL, name text)")
+        .execute(&mut c)
+        .await
+        .expect("create");
     let _ = c.close().await;
     let err = apply(&t, &d, &o, &mut |_: &Event| {}).await.expect_err("not clean");
     assert!(err.message.contains("connected database is not clean: found schema \"public\""), "{}", err.message);
@@ -503,4 +523,14 @@ async fn postgres_dry_run_creates_nothing_and_not_clean_uses_atlas_words() {
         "{}",
         err.message
     );
+    // With a baseline, the baseline row is written (a timestamptz: it must be stamped).
+    let o = ApplyOptions {
+        plan: PlanOptions { baseline: Some("20240101000000".into()), ..PlanOptions::default() },
+        ..opts(&tmp)
+    };
+    let (a, _) = run(&t, &d, &o).await;
+    assert_eq!(a.failure, None, "{:?}", a.report.error);
+    assert_eq!(a.report.applied.len(), 3);
+    let st = read_state(&t).await.expect("state");
+    assert_eq!((st.revisions[0].kind.0, st.revisions[0].operator_version.as_str()), (1, strata::report::GENERATOR));
 }
