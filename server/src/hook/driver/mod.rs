@@ -306,7 +306,7 @@ pub async fn apply(
                     ),
                 ),
                 super::lock::LockFileError::Io(e) => {
-                    HookError::new(HookErrorKind::LockHeld, format!("target {:?}: acquiring database lock: {e}", target.name()))
+                    HookError::new(HookErrorKind::Database, format!("target {:?}: acquiring database lock: {e}", target.name()))
                 }
             })?;
             let res = match sqlite::SqliteConn::connect(target, opts.dry_run).await {

@@ -292,8 +292,22 @@ impl Conn for PgConn {
     }
 
     async fn create_revisions_table(&mut self) -> Result<(), String> {
-        let schema = format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&self.revisions_schema));
-        self.exec(&schema).await?;
+        // Only what is missing, as Atlas does: a deploy user without CREATE
+        // on the schema can use an existing table (`IF NOT EXISTS` alone
+        // would still check the privilege).
+        if self.table_exists().await? {
+            return Ok(());
+        }
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)")
+                .bind(&self.revisions_schema)
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(|e| message(&e))?;
+        if !exists {
+            let schema = format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&self.revisions_schema));
+            self.exec(&schema).await?;
+        }
         let create = self.sql.create_table.clone();
         self.exec(&create).await
     }
