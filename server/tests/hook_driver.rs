@@ -435,7 +435,7 @@ async fn postgres_tx_modes_roll_back_as_atlas_does() {
         assert_eq!(f.file.as_deref(), Some("2_b.sql"));
         let s = f.statement.expect("statement");
         assert_eq!((s.index, s.line, s.text.as_str()), (2, 2, "INSERT INTO missing VALUES (1);"));
-        assert_eq!(f.message, "pq: relation \"missing\" does not exist");
+        assert_eq!(f.message, "pq: relation \"missing\" does not exist at column 13 (42P01)");
         assert_eq!(pg_tables(&url).await, tables, "{mode:?}");
         let got =
             pg_strings(&url, "SELECT version::text FROM atlas_schema_revisions.atlas_schema_revisions ORDER BY 1")
@@ -445,7 +445,7 @@ async fn postgres_tx_modes_roll_back_as_atlas_does() {
             let st = read_state(&t).await.expect("state");
             let r = &st.revisions[1];
             assert_eq!((r.applied, r.total), (1, 3));
-            assert_eq!(r.error, "pq: relation \"missing\" does not exist");
+            assert_eq!(r.error, "pq: relation \"missing\" does not exist at column 13 (42P01)");
             assert_eq!(r.error_stmt, "INSERT INTO missing VALUES (1);");
             assert_eq!(r.partial_hashes.as_ref().map(Vec::len), Some(1));
             // Fixed, it resumes at statement 2: CREATE TABLE two again would fail.
@@ -533,4 +533,14 @@ async fn postgres_dry_run_creates_nothing_and_not_clean_uses_atlas_words() {
     assert_eq!(a.report.applied.len(), 3);
     let st = read_state(&t).await.expect("state");
     assert_eq!((st.revisions[0].kind.0, st.revisions[0].operator_version.as_str()), (1, strata::report::GENERATOR));
+}
+
+#[tokio::test]
+async fn postgres_errors_read_as_lib_pq_prints_them() {
+    let Some((tmp, t, _)) = pg_target("postgres_errors_read_as_lib_pq_prints_them").await else { return };
+    let d = dir(&t, &[("1_a.sql", "CREATE TABLE x (\n  id nosuchtype\n);\n")]);
+    let (a, _) = run(&t, &d, &opts(&tmp)).await;
+    let f = a.failure.expect("failure");
+    assert_eq!(f.message, "pq: type \"nosuchtype\" does not exist at position 2:6 (42704)");
+    assert_eq!(f.statement.map(|s| (s.index, s.line)), Some((1, 1)));
 }

@@ -7,7 +7,8 @@
 //!   connection, which also sets the session's `search_path`), else the
 //!   schema `atlas_schema_revisions`, created if missing. The core's SQL
 //!   names the table unqualified; here it is qualified with that schema;
-//! * errors are lib/pq's text, `pq: <message>`;
+//! * errors are lib/pq's text (v1.12, Atlas's): `pq: <message>[ at column
+//!   C | at position L:C] (<SQLSTATE>)`;
 //! * the lock is the session advisory lock on this same connection.
 
 use super::{Conn, HookError, HookErrorKind};
@@ -16,7 +17,10 @@ use crate::hook::targets::{Location, Target};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::Oid;
-use sqlx::postgres::{PgArgumentBuffer, PgConnectOptions, PgConnection, PgRow, PgTypeInfo, PgValueFormat, PgValueRef};
+use sqlx::postgres::{
+    PgArgumentBuffer, PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPosition, PgRow, PgTypeInfo,
+    PgValueFormat, PgValueRef,
+};
 use sqlx::{Connection, Postgres, Row, ValueRef};
 use std::str::FromStr;
 use std::time::Instant;
@@ -67,11 +71,42 @@ pub struct PgConn {
     locked: bool,
 }
 
-/// lib/pq's text of a database error (`pq: <message>`), else sqlx's.
+/// lib/pq's text of a database error (v1.12, which Atlas uses), else
+/// sqlx's: `pq: <message>[ at column C | at position L:C] (<SQLSTATE>)`,
+/// the position only for a statement sent as is (`query`).
 pub fn message(e: &sqlx::Error) -> String {
-    match e {
-        sqlx::Error::Database(d) => format!("pq: {}", d.message()),
-        other => other.to_string(),
+    message_for(e, None)
+}
+
+fn message_for(e: &sqlx::Error, query: Option<&str>) -> String {
+    let sqlx::Error::Database(d) = e else { return e.to_string() };
+    let mut msg = d.message().to_string();
+    let pos = d.try_downcast_ref::<PgDatabaseError>().and_then(|p| match p.position() {
+        Some(PgErrorPosition::Original(pos)) => Some(pos),
+        _ => None,
+    });
+    if let (Some(q), Some(pos)) = (query.filter(|q| !q.is_empty()), pos) {
+        // lib/pq's posToLine: `pos` counts characters, lines end with "\n".
+        let lines: Vec<&str> = q.split('\n').collect();
+        let (mut line, mut col, mut read) = (0usize, 0usize, 0usize);
+        for l in &lines {
+            line += 1;
+            let ll = l.chars().count() + 1;
+            if read + ll >= pos {
+                col = pos.saturating_sub(read).max(1);
+                break;
+            }
+            read += ll;
+        }
+        if lines.len() == 1 {
+            msg.push_str(&format!(" at column {col}"));
+        } else {
+            msg.push_str(&format!(" at position {line}:{col}"));
+        }
+    }
+    match d.code() {
+        Some(code) if !code.is_empty() => format!("pq: {msg} ({code})"),
+        _ => format!("pq: {msg}"),
     }
 }
 
@@ -275,7 +310,11 @@ const TABLES: &str = "SELECT t1.table_schema::text, t1.table_name::text FROM inf
 
 impl Conn for PgConn {
     async fn exec(&mut self, sql: &str) -> Result<(), String> {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut self.conn).await.map(|_| ()).map_err(|e| message(&e))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut self.conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| message_for(&e, Some(sql)))
     }
 
     async fn upsert(&mut self, r: &Revision) -> Result<(), String> {
