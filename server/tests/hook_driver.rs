@@ -313,21 +313,37 @@ async fn sqlite_lock_file_of_atlas_or_another_process_excludes_us() {
     assert_eq!(a.failure, None);
     assert!(!lock.exists());
 
-    // Another process's OS lock on the file (another strata) excludes us too.
+    // Another process's OS lock on the file (another strata) excludes us
+    // too: `flock(1)` holds it, or, where that tool is missing, a second
+    // handle in this process (flock locks belong to the open file).
     let mut child = std::process::Command::new("flock")
         .arg(&lock)
         .args(["-c", "echo locked; sleep 30"])
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("spawn flock");
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line)
-        .expect("read");
-    assert_eq!(line.trim(), "locked");
+        .ok();
+    let mut handle = None;
+    match child.as_mut() {
+        Some(c) => {
+            let mut line = String::new();
+            let out = c.stdout.take().expect("stdout");
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).expect("read");
+            assert_eq!(line.trim(), "locked");
+        }
+        None => {
+            eprintln!("note: flock(1) is missing; holding the lock file from a second handle");
+            let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock).expect("open");
+            f.lock().expect("lock");
+            handle = Some(f);
+        }
+    }
     let d2 = dir(&t, &[("1_a.sql", "CREATE TABLE a (id int);\n"), ("2_b.sql", "CREATE TABLE b (id int);\n")]);
     let err = apply(&t, &d2, &opts(&tmp), &mut |_: &Event| {}).await.expect_err("locked");
-    let _ = child.kill();
-    let _ = child.wait();
+    if let Some(c) = child.as_mut() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    drop(handle);
     assert_eq!(err.kind, HookErrorKind::LockHeld);
     assert!(err.message.contains("another strata apply"), "{}", err.message);
     assert_eq!(read_state(&t).await.expect("state").revisions.len(), 1);
