@@ -560,3 +560,27 @@ async fn postgres_errors_read_as_lib_pq_prints_them() {
     assert_eq!(f.message, "pq: type \"nosuchtype\" does not exist at position 2:6 (42704)");
     assert_eq!(f.statement.map(|s| (s.index, s.line)), Some((1, 1)));
 }
+
+/// Two applies at once: one waits for the other's lock, then finds nothing
+/// pending; every file runs once.
+async fn concurrent_applies(t: &Target, d: &Directory, o: &ApplyOptions) {
+    let t = t.clone().with_lock_timeout(Duration::from_secs(60));
+    let (a, b) = tokio::join!(run(&t, d, o), run(&t, d, o));
+    let mut files: Vec<usize> = [&a.0, &b.0].iter().map(|x| x.report.applied.len()).collect();
+    files.sort();
+    assert_eq!(files, [0, d.files().len()]);
+    assert_eq!((a.0.failure, b.0.failure), (None, None));
+}
+
+#[tokio::test]
+async fn sqlite_concurrent_applies_run_every_file_once() {
+    let (tmp, t) = sqlite_target();
+    let d = dir(&t, &[("1_a.sql", "CREATE TABLE a (id int);\n"), ("2_b.sql", "CREATE TABLE b (id int);\n")]);
+    concurrent_applies(&t, &d, &opts(&tmp)).await;
+}
+
+#[tokio::test]
+async fn postgres_concurrent_applies_run_every_file_once() {
+    let Some((tmp, t, _)) = pg_target("postgres_concurrent_applies_run_every_file_once").await else { return };
+    concurrent_applies(&t, &example_dir(&t), &opts(&tmp)).await;
+}
