@@ -584,3 +584,40 @@ async fn postgres_concurrent_applies_run_every_file_once() {
     let Some((tmp, t, _)) = pg_target("postgres_concurrent_applies_run_every_file_once").await else { return };
     concurrent_applies(&t, &example_dir(&t), &opts(&tmp)).await;
 }
+
+#[tokio::test]
+async fn postgres_schema_bound_targets_keep_revisions_in_their_schema_and_refuse_ambiguity() {
+    let Some((tmp, t, url)) =
+        pg_target("postgres_schema_bound_targets_keep_revisions_in_their_schema_and_refuse_ambiguity").await
+    else {
+        return;
+    };
+    // Not bound: revisions in schema atlas_schema_revisions.
+    let d = dir(&t, &[("1_a.sql", PG_OK)]);
+    let (a, _) = run(&t, &d, &opts(&tmp)).await;
+    assert_eq!(a.failure, None);
+    // Bound to public with no table there: which table? Atlas refuses.
+    let bound = Target::new("pgb", &format!("{url}?search_path=public"), "test").expect("target");
+    let err = apply(&bound, &d, &opts(&tmp), &mut |_: &Event| {}).await.expect_err("ambiguous");
+    assert_eq!(err.kind, HookErrorKind::AmbiguousRevisions);
+    assert!(
+        err.message.contains("ambiguous revision table") && err.message.contains("revisions_schema"),
+        "{}",
+        err.message
+    );
+    assert_eq!(read_state(&bound).await.expect_err("ambiguous").kind, HookErrorKind::AmbiguousRevisions);
+    // Told to use the old table: nothing pending.
+    let old = bound.clone().with_revisions_schema(Some("atlas_schema_revisions".into()));
+    let (a, _) = run(&old, &d, &opts(&tmp)).await;
+    assert!(a.plan.is_empty());
+    // A fresh database bound to public keeps the table in public.
+    let Some((tmp, t, url)) =
+        pg_target("postgres_schema_bound_targets_keep_revisions_in_their_schema_and_refuse_ambiguity").await
+    else {
+        return;
+    };
+    let bound = Target::new("pgb", &format!("{url}?search_path=public"), "test").expect("target");
+    let (a, _) = run(&bound, &dir(&t, &[("1_a.sql", PG_OK)]), &opts(&tmp)).await;
+    assert_eq!(a.failure, None);
+    assert_eq!(pg_tables(&url).await, ["atlas_schema_revisions", "one"]);
+}

@@ -5,7 +5,8 @@
 //! 1. connect (a dry run opens SQLite read-only);
 //! 2. take Atlas's lock (see `lock.rs`), waiting up to the target's
 //!    `lock_timeout`;
-//! 3. unless dry run: create the revisions table as Atlas does (on
+//! 3. on PostgreSQL, Atlas's "ambiguous revision table" check; unless
+//!    dry run: create the revisions table as Atlas does (on
 //!    PostgreSQL, in its schema: the `revisions_schema` option, else the
 //!    URL's `search_path`, else `atlas_schema_revisions`, as Atlas picks it);
 //! 4. read the state: the revisions, and when there are none Atlas's
@@ -81,6 +82,9 @@ pub enum HookErrorKind {
     StalePlan,
     /// The directory was split for another dialect than the target's.
     Dialect,
+    /// PostgreSQL: the revisions table could be in two schemas (Atlas's
+    /// "ambiguous revision table"); the target must say which.
+    AmbiguousRevisions,
 }
 
 /// A refusal: nothing was executed on the target.
@@ -248,7 +252,10 @@ pub async fn read_state(target: &Target) -> Result<DbState, HookError> {
         }
         TargetDialect::Postgres => {
             let mut c = postgres::PgConn::connect(target).await?;
-            let s = state(&mut c, target).await;
+            let s = match c.check_revisions_location(target).await {
+                Ok(()) => state(&mut c, target).await,
+                Err(e) => Err(e),
+            };
             c.close().await;
             s
         }
@@ -328,7 +335,10 @@ pub async fn apply(
             let mut c = postgres::PgConn::connect(target).await?;
             let res = match c.lock(target).await {
                 Ok(()) => {
-                    let r = run(&mut c, target, dir, opts, on_event).await;
+                    let r = match c.check_revisions_location(target).await {
+                        Ok(()) => run(&mut c, target, dir, opts, on_event).await,
+                        Err(e) => Err(e),
+                    };
                     if let Err(e) = c.unlock().await {
                         tracing::warn!(target = target.name(), "releasing the advisory lock: {e}");
                     }

@@ -280,11 +280,44 @@ impl PgConn {
         let _ = self.conn.close().await;
     }
 
+    /// Atlas's revisions-schema check (spec §5.1): a schema-bound URL with
+    /// no `revisions_schema` whose schema has no revisions table, while the
+    /// old default schema `atlas_schema_revisions` has one, is ambiguous.
+    pub async fn check_revisions_location(&mut self, target: &Target) -> Result<(), HookError> {
+        let Some(bound) = self.bound.clone() else { return Ok(()) };
+        if target.revisions_schema().is_some() {
+            return Ok(());
+        }
+        let fail = |e: String| {
+            HookError::new(
+                HookErrorKind::Database,
+                format!("target {:?}: locating the revisions table: {e}", target.name()),
+            )
+        };
+        if self.table_exists_in(&bound).await.map_err(fail)?
+            || !self.table_exists_in(DEFAULT_REVISIONS_SCHEMA).await.map_err(fail)?
+        {
+            return Ok(());
+        }
+        Err(HookError::new(
+            HookErrorKind::AmbiguousRevisions,
+            format!(
+                "target {:?}: ambiguous revision table: the URL is bound to schema {bound:?}, which has no revisions table, but schema \"{DEFAULT_REVISIONS_SCHEMA}\" has one (Atlas's old default). Set revisions_schema = \"{DEFAULT_REVISIONS_SCHEMA}\" on the target to continue with it, revisions_schema = \"{bound}\" to start a new one, or drop the unused schema",
+                target.name()
+            ),
+        ))
+    }
+
     async fn table_exists(&mut self) -> Result<bool, String> {
+        let schema = self.revisions_schema.clone();
+        self.table_exists_in(&schema).await
+    }
+
+    async fn table_exists_in(&mut self, schema: &str) -> Result<bool, String> {
         sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = $2)",
         )
-        .bind(&self.revisions_schema)
+        .bind(schema)
         .bind(REVISIONS_TABLE)
         .fetch_one(&mut self.conn)
         .await
