@@ -104,6 +104,10 @@ struct ServeArgs {
     /// The most bytes the files of one version may total.
     #[arg(long, env = "STRATA_MAX_VERSION_SIZE", default_value = "256MiB", value_parser = parse_size)]
     max_version_size: u64,
+    /// The hook's targets: a TOML file of `[targets.NAME] url = "…"`
+    /// (`STRATA_TARGET_<NAME>=URL` variables add more).
+    #[arg(long, env = "STRATA_TARGETS")]
+    targets: Option<PathBuf>,
     /// Log lines on stderr as text or JSON (RUST_LOG filters them).
     #[arg(long, env = "STRATA_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -228,7 +232,12 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     if a.max_files == 0 || a.max_blob_size == 0 || a.max_body == 0 || a.max_version_size == 0 {
         return Err("the limits (--max-files, --max-blob-size, --max-body, --max-version-size) must be positive".into());
     }
+    let targets = crate::hook::Targets::load(a.targets.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
+    for t in targets.iter() {
+        tracing::info!(target = t.name(), dialect = t.dialect().as_str(), url = %t.redacted_url(), "hook target");
+    }
     let config = Config {
+        targets,
         limits: Limits { max_blob_size: a.max_blob_size, max_files: a.max_files },
         max_body: a.max_body,
         max_version_size: a.max_version_size,

@@ -7,6 +7,7 @@ mod coalesce;
 mod deployments;
 pub mod error;
 mod extract;
+pub mod hook;
 pub mod metrics;
 mod service;
 mod tags;
@@ -49,6 +50,8 @@ pub struct Config {
     /// How many versions are verified at once (each holds up to
     /// `max_version_size` bytes).
     pub verify_concurrency: usize,
+    /// The databases the hook (`/hook/v1`) may apply to.
+    pub targets: crate::hook::Targets,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             anonymous_read: false,
             cors_origins: Vec::new(),
             verify_concurrency: 2,
+            targets: crate::hook::Targets::default(),
         }
     }
 }
@@ -146,6 +150,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/dirs/{dir}/deployments", post(deployments::create))
         .route("/v1/deployments", get(deployments::list))
         .route("/v1/deployments/{id}", get(deployments::get_one))
+        .route("/hook/v1/targets", get(hook::targets))
+        .route("/hook/v1/targets/{target}/revisions", get(hook::revisions))
         .fallback(service::not_found)
         .method_not_allowed_fallback(service::method_not_allowed)
         .with_state(app.clone())
