@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::Server;
-use serde_json::json;
+use common::{borrow, Server};
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 /// A server whose targets file names a SQLite target `local` (at
@@ -107,4 +107,108 @@ async fn sqlite_exec(path: &Path, sql: &str) {
     let mut c = sqlx::SqliteConnection::connect_with(&opts).await.expect("open");
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut c).await.expect("exec");
     let _ = c.close().await;
+}
+
+/// Three files: two tables and an index.
+fn files() -> Vec<(String, Vec<u8>)> {
+    vec![
+        ("20240101000000_users.sql".into(), b"CREATE TABLE users (id int);\n".to_vec()),
+        (
+            "20240102000000_posts.sql".into(),
+            b"CREATE TABLE posts (id int);\nCREATE INDEX posts_id ON posts (id);\n".to_vec(),
+        ),
+    ]
+}
+
+/// Pushes `files` to `dir` and points `latest` at it.
+async fn push(s: &Server, dir: &str, files: &[(String, Vec<u8>)]) -> String {
+    let push = s.token("push");
+    let v = s.push(&push, dir, &borrow(files)).await;
+    let r = s.put_tag(&push, dir, "latest", &v, &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    v.to_string()
+}
+
+#[tokio::test]
+async fn plan() {
+    let pg = pg_database("plan").await;
+    let h = Hook::start(pg.as_deref()).await;
+    let s = &h.server;
+    let version = push(s, "app", &files()).await;
+    let read = s.token("read");
+    let read = read.as_str();
+    let plan = |body: Value| async move { s.post_json("/hook/v1/targets/local/plan", Some(read), &body).await };
+
+    // By tag and by version: the same plan, as a report document.
+    let r = plan(json!({"dir": "app", "tag": "latest"})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let doc = r.json();
+    assert_eq!(doc["format"], "strata.report/v1");
+    assert_eq!(doc["kind"], "plan");
+    assert_eq!(doc["directory"], "app");
+    assert_eq!(doc["target"], "local");
+    assert_eq!(doc["version"], version.as_str());
+    let names: Vec<&str> =
+        doc["plan"]["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["20240101000000_users.sql", "20240102000000_posts.sql"]);
+    assert_eq!(doc["plan"]["files"][1]["statements"].as_array().unwrap().len(), 2);
+    let digest = doc["plan"]["digest"].as_str().unwrap().to_string();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    let by_version = plan(json!({"dir": "app", "version": version})).await.json();
+    assert_eq!(by_version["plan"]["digest"], digest.as_str());
+    assert!(!h.db().exists(), "planning created the database");
+
+    // Options map to the core's.
+    let r = plan(
+        json!({"dir": "app", "tag": "latest", "options": {"amount": 1, "txMode": "all", "execOrder": "linear-skip"}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let p = &r.json()["plan"];
+    assert_eq!(p["files"].as_array().unwrap().len(), 1);
+    assert_eq!(p["options"]["txMode"], "all");
+    assert_ne!(p["digest"], digest.as_str());
+    let r = plan(json!({"dir": "app", "tag": "latest", "options": {"toVersion": "20240101000000"}})).await;
+    assert_eq!(r.json()["plan"]["target"], "20240101000000", "{}", r.text());
+
+    // Bad requests: 400 with what and where.
+    plan(json!({"dir": "app", "tag": "latest", "options": {"txMode": "some"}})).await.error(400, "invalid-option");
+    plan(json!({"dir": "app", "tag": "latest", "options": {"execOrder": "random"}})).await.error(400, "invalid-option");
+    plan(json!({"dir": "app", "tag": "latest", "options": {"amount": 0}})).await.error(400, "invalid-option");
+    plan(json!({"dir": "app", "tag": "latest", "options": {"fast": true}})).await.error(400, "invalid-json");
+    plan(json!({"dir": "app", "tag": "latest", "version": version})).await.error(400, "invalid-request");
+    plan(json!({"dir": "app"})).await.error(400, "invalid-request");
+    plan(json!({"dir": "app", "url": "sqlite:///etc/x.db", "tag": "latest"})).await.error(400, "invalid-json");
+    plan(json!({"dir": "app", "version": "sha256:nope"})).await.error(400, "invalid-digest");
+    plan(json!({"dir": "a/b", "tag": "latest"})).await.error(400, "invalid-name");
+    plan(json!({"dir": "app", "tag": "v9"})).await.error(404, "tag-not-found");
+    plan(json!({"dir": "app", "version": format!("sha256:{}", "0".repeat(64))})).await.error(404, "version-not-found");
+    s.post_json("/hook/v1/targets/nope/plan", Some(read), &json!({"dir": "app", "tag": "latest"}))
+        .await
+        .error(404, "target-not-found");
+
+    // Auth: no token 401, a token for another directory 403.
+    s.post_json("/hook/v1/targets/local/plan", None, &json!({"dir": "app", "tag": "latest"}))
+        .await
+        .error(401, "unauthorized");
+    let other = s.token_for("read", &["other"]);
+    s.post_json("/hook/v1/targets/local/plan", Some(&other), &json!({"dir": "app", "tag": "latest"}))
+        .await
+        .error(403, "forbidden");
+
+    // Atlas's refusal on a database that is not clean: 409 with the core's error.
+    sqlite_exec(&h.db(), "CREATE TABLE legacy (id int)").await;
+    let e = plan(json!({"dir": "app", "tag": "latest"})).await.error(409, "not-clean");
+    assert!(e["planError"]["message"].as_str().unwrap().contains("not clean"), "{e}");
+    let r = plan(json!({"dir": "app", "tag": "latest", "options": {"baseline": "20240101000000"}})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["plan"]["files"].as_array().unwrap().len(), 1);
+
+    if pg.is_some() {
+        let r = s.post_json("/hook/v1/targets/pg/plan", Some(read), &json!({"dir": "app", "tag": "latest"})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["target"], "pg");
+        assert_eq!(r.json()["plan"]["dialect"], "postgres");
+        assert_eq!(r.json()["plan"]["files"].as_array().unwrap().len(), 2);
+    }
 }

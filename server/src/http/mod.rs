@@ -152,6 +152,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/deployments/{id}", get(deployments::get_one))
         .route("/hook/v1/targets", get(hook::targets))
         .route("/hook/v1/targets/{target}/revisions", get(hook::revisions))
+        .route("/hook/v1/targets/{target}/plan", post(hook::plan))
         .fallback(service::not_found)
         .method_not_allowed_fallback(service::method_not_allowed)
         .with_state(app.clone())

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use strata::registry::{check_name, BlobDigest, NameKind};
 
-fn tag_not_found(dir: &str, tag: &str) -> ApiError {
+pub(super) fn tag_not_found(dir: &str, tag: &str) -> ApiError {
     ApiError::not_found(
         "tag-not-found",
         format!("directory {dir:?} has no tag {tag:?}"),
