@@ -255,9 +255,16 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         let _ = out.flush();
     }
     tracing::info!(%addr, anonymous_read = config.anonymous_read, "serving the registry");
-    http::serve(listener, App::new(store, config), shutdown_signal())
-        .await
-        .map_err(|e| format!("the server failed: {e}"))?;
+    let app = App::new(store, config);
+    http::serve(listener, app.clone(), shutdown_signal()).await.map_err(|e| format!("the server failed: {e}"))?;
+    // A hook apply whose client went away still runs: let it finish and
+    // record its report rather than stop it mid-statement.
+    if !app.hook_runs.is_empty() {
+        tracing::info!("waiting for the hook's applies in flight");
+        while !app.hook_runs.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{borrow, Server};
+use common::{borrow, call, Server};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -28,7 +28,10 @@ impl Hook {
         }
         let file = tmp.path().join("targets.toml");
         std::fs::write(&file, toml).expect("write targets.toml");
-        let server = Server::start_with(&["--targets", file.to_str().unwrap()]).await;
+        // Atlas's SQLite lock file goes to the server's temp dir: one per test.
+        let server =
+            Server::start_with_env(&["--targets", file.to_str().unwrap()], &[("TMPDIR", tmp.path().to_str().unwrap())])
+                .await;
         Hook { server, tmp }
     }
 
@@ -211,4 +214,249 @@ async fn plan() {
         assert_eq!(r.json()["plan"]["dialect"], "postgres");
         assert_eq!(r.json()["plan"]["files"].as_array().unwrap().len(), 2);
     }
+}
+
+/// `POST /hook/v1/targets/{t}/apply`; the answer whole.
+async fn apply(s: &Server, token: Option<&str>, t: &str, body: &Value) -> common::Resp {
+    s.post_json(&format!("/hook/v1/targets/{t}/apply"), token, body).await
+}
+
+/// The NDJSON events of a 200 apply.
+fn events(r: &common::Resp) -> Vec<Value> {
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type").as_deref(), Some("application/x-ndjson"));
+    let text = r.text();
+    assert!(text.ends_with('\n'), "{text}");
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+fn types(ev: &[Value]) -> Vec<&str> {
+    ev.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+/// The plan digest of `latest` of `app` on `t`, with `options`.
+async fn preview(s: &Server, token: &str, t: &str, options: Value) -> (String, String) {
+    let r = s
+        .post_json(
+            &format!("/hook/v1/targets/{t}/plan"),
+            Some(token),
+            &json!({"dir": "app", "tag": "latest", "options": options}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let j = r.json();
+    (j["version"].as_str().unwrap().to_string(), j["plan"]["digest"].as_str().unwrap().to_string())
+}
+
+async fn revisions(s: &Server, token: &str, t: &str) -> Vec<Value> {
+    let r = s.get(&format!("/hook/v1/targets/{t}/revisions"), Some(token)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["revisions"].as_array().unwrap().clone()
+}
+
+/// Apply, stale digest, failing statement, dry run and auth on target `t`.
+async fn apply_scenario(h: &Hook, t: &str) {
+    let s = &h.server;
+    push(s, "app", &files()).await;
+    let (read, deploy) = (s.token("read"), s.token("deploy"));
+
+    // Auth: no token 401, a read token 403, a token for another directory 403.
+    let (version, digest) = preview(s, &read, t, json!({})).await;
+    let body = json!({"dir": "app", "version": version, "planDigest": digest});
+    apply(s, None, t, &body).await.error(401, "unauthorized");
+    apply(s, Some(&read), t, &body).await.error(403, "forbidden");
+    apply(s, Some(&s.token_for("deploy", &["other"])), t, &body).await.error(403, "forbidden");
+    apply(s, Some(&deploy), t, &json!({"dir": "app", "version": version, "planDigest": "abc"}))
+        .await
+        .error(400, "invalid-digest");
+    apply(s, Some(&deploy), t, &json!({"dir": "app", "version": version})).await.error(400, "invalid-json");
+
+    // A stale digest (the plan of other options): 409 with both digests, nothing executed.
+    let (_, one) = preview(s, &read, t, json!({"amount": 1})).await;
+    let e = apply(s, Some(&deploy), t, &json!({"dir": "app", "version": version, "planDigest": one}))
+        .await
+        .error(409, "stale-plan");
+    assert_eq!(e["expected"], one.as_str());
+    assert_eq!(e["actual"], digest.as_str());
+    assert_eq!(revisions(s, &read, t).await, Vec::<Value>::new());
+
+    // Dry run: planned and finished, nothing written, a dry-run deployment.
+    let mut dry = body.clone();
+    dry["dryRun"] = json!(true);
+    let ev = events(&apply(s, Some(&deploy), t, &dry).await);
+    assert_eq!(types(&ev), ["planned", "finished"]);
+    assert_eq!(ev[1]["deployment"]["status"], "dry-run", "{}", ev[1]);
+    assert_eq!(revisions(s, &read, t).await, Vec::<Value>::new());
+
+    // The apply: events in order, the report last with its deployment.
+    let ev = events(&apply(s, Some(&deploy), t, &body).await);
+    assert_eq!(
+        types(&ev),
+        [
+            "planned",
+            "fileStarted",
+            "statementDone",
+            "fileDone",
+            "fileStarted",
+            "statementDone",
+            "statementDone",
+            "fileDone",
+            "finished"
+        ]
+    );
+    assert_eq!(ev[0]["digest"], digest.as_str());
+    let fin = &ev[8];
+    assert_eq!(fin["report"]["applied"].as_array().unwrap().len(), 2, "{fin}");
+    assert_eq!(fin["report"]["error"], Value::Null);
+    assert_eq!(fin["deployment"]["status"], "succeeded", "{fin}");
+    let id = fin["deployment"]["id"].as_str().unwrap();
+    let d = s.get(&format!("/v1/deployments/{id}"), Some(&read)).await;
+    assert_eq!(d.status, 200, "{}", d.text());
+    let d = d.json();
+    assert_eq!((&d["dir"], &d["target"], &d["status"]), (&json!("app"), &json!(t), &json!("succeeded")));
+    assert_eq!(d["version"], version.as_str());
+    assert_eq!(d["planDigest"], digest.as_str());
+    assert_eq!(d["report"]["kind"], "apply");
+    assert_eq!(d["report"]["directory"], "app");
+    assert_eq!(d["report"]["target"], t);
+    let revs = revisions(s, &read, t).await;
+    assert_eq!(revs.len(), 2);
+    assert!(revs.iter().all(|r| r["applied"] == r["total"] && r["error"] == ""), "{revs:?}");
+
+    // The same digest again: the database moved on, 409, nothing executed.
+    let e = apply(s, Some(&deploy), t, &body).await.error(409, "stale-plan");
+    assert_ne!(e["actual"], e["expected"]);
+    assert_eq!(revisions(s, &read, t).await, revs);
+
+    // A failing statement: a stored failed report naming the file, the statement and the database's error.
+    let mut more = files();
+    more.push((
+        "20240103000000_bad.sql".into(),
+        b"CREATE TABLE tags (id int);\nINSERT INTO nope VALUES (1);\n".to_vec(),
+    ));
+    push(s, "app", &more).await;
+    let (version, digest) = preview(s, &read, t, json!({})).await;
+    let ev =
+        events(&apply(s, Some(&deploy), t, &json!({"dir": "app", "version": version, "planDigest": digest})).await);
+    assert_eq!(types(&ev), ["planned", "fileStarted", "statementDone", "error", "finished"]);
+    assert_eq!(ev[3]["file"], "20240103000000_bad.sql", "{}", ev[3]);
+    assert_eq!(ev[3]["statement"]["index"], 2, "{}", ev[3]);
+    assert!(ev[3]["message"].as_str().unwrap().contains("nope"), "{}", ev[3]);
+    let fin = &ev[4];
+    assert_eq!(fin["deployment"]["status"], "failed", "{fin}");
+    let id = fin["deployment"]["id"].as_str().unwrap();
+    let d = s.get(&format!("/v1/deployments/{id}"), Some(&read)).await.json();
+    assert_eq!(d["status"], "failed");
+    assert!(d["error"].as_str().unwrap().contains("nope"), "{d}");
+    let file = &d["report"]["apply"]["applied"][0];
+    assert_eq!(file["name"], "20240103000000_bad.sql", "{d}");
+    assert_eq!(file["error"]["stmt"], "INSERT INTO nope VALUES (1);", "{d}");
+    assert!(file["error"]["text"].as_str().unwrap().contains("nope"), "{d}");
+    let listed = s.get("/v1/deployments?dir=app", Some(&read)).await.json();
+    let statuses: Vec<&str> =
+        listed["items"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["failed", "succeeded", "dry-run"]);
+}
+
+#[tokio::test]
+async fn apply_sqlite() {
+    let h = Hook::start(None).await;
+    apply_scenario(&h, "local").await;
+}
+
+#[tokio::test]
+async fn apply_postgres() {
+    let Some(pg) = pg_database("apply_postgres").await else { return };
+    let h = Hook::start(Some(&pg)).await;
+    apply_scenario(&h, "pg").await;
+}
+
+/// 8 applies of one plan at once: one runs it, each statement once; the
+/// others get 423 (naming the deployment) or a stale plan.
+async fn concurrent(h: &Hook, t: &str) {
+    let s = &h.server;
+    push(s, "app", &files()).await;
+    let (read, deploy) = (s.token("read"), s.token("deploy"));
+    let (version, digest) = preview(s, &read, t, json!({})).await;
+    let body = serde_json::to_vec(&json!({"dir": "app", "version": version, "planDigest": digest})).unwrap();
+    let url = s.at(&format!("/hook/v1/targets/{t}/apply"));
+    let answers = futures_util::future::join_all(
+        (0..8).map(|_| call("POST", &url, Some(&deploy), &[("content-type", "application/json")], Some(body.clone()))),
+    )
+    .await;
+    let mut ran = 0;
+    let mut statements = 0;
+    for r in &answers {
+        match r.status {
+            200 => {
+                ran += 1;
+                let ev = events(r);
+                statements += types(&ev).iter().filter(|t| **t == "statementDone").count();
+                assert_eq!(ev.last().unwrap()["deployment"]["status"], "succeeded");
+            }
+            423 => {
+                let e = r.error(423, "lock-held");
+                assert!(e["holder"]["deployment"].as_str().unwrap().starts_with("dep_"), "{e}");
+                assert!(e["holder"]["since"].as_str().is_some(), "{e}");
+            }
+            409 => {
+                r.error(409, "stale-plan");
+            }
+            other => panic!("unexpected {other}: {}", r.text()),
+        }
+    }
+    assert_eq!(ran, 1, "{answers:?}");
+    assert_eq!(statements, 3);
+    let revs = revisions(s, &read, t).await;
+    assert_eq!(revs.len(), 2);
+    assert!(revs.iter().all(|r| r["applied"] == r["total"]), "{revs:?}");
+    let listed = s.get("/v1/deployments?dir=app", Some(&read)).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+}
+
+#[tokio::test]
+async fn concurrent_applies_sqlite() {
+    let h = Hook::start(None).await;
+    concurrent(&h, "local").await;
+}
+
+#[tokio::test]
+async fn concurrent_applies_postgres() {
+    let Some(pg) = pg_database("concurrent_applies_postgres").await else { return };
+    let h = Hook::start(Some(&pg)).await;
+    concurrent(&h, "pg").await;
+}
+
+/// A stored blob that no longer matches its digest: plan and apply refuse
+/// with the file named, and nothing runs (embedded storage only: the test
+/// damages the blob file).
+#[tokio::test]
+async fn damaged_version_runs_nothing() {
+    let h = Hook::start(None).await;
+    let s = &h.server;
+    if !s.storage.embedded() {
+        eprintln!("note: damaged_version_runs_nothing needs the embedded storage; skipped");
+        return;
+    }
+    push(s, "app", &files()).await;
+    let (read, deploy) = (s.token("read"), s.token("deploy"));
+    let (version, digest) = preview(s, &read, "local", json!({})).await;
+    let (name, bytes) = &files()[1];
+    let hex = strata::registry::BlobDigest::of(bytes).hex().to_string();
+    let blob = s.storage.path().join("blobs/sha256").join(&hex[..2]).join(&hex);
+    let mut damaged = bytes.clone();
+    damaged[0] = b'D';
+    std::fs::write(&blob, &damaged).expect("damage the blob");
+
+    let e = s
+        .post_json("/hook/v1/targets/local/plan", Some(&read), &json!({"dir": "app", "tag": "latest"}))
+        .await
+        .error(400, "digest-mismatch");
+    assert_eq!(e["file"], name.as_str(), "{e}");
+    let body = json!({"dir": "app", "version": version, "planDigest": digest});
+    let e = apply(s, Some(&deploy), "local", &body).await.error(400, "digest-mismatch");
+    assert_eq!(e["file"], name.as_str(), "{e}");
+    assert!(!h.db().exists(), "a damaged version touched the target");
+    let listed = s.get("/v1/deployments?dir=app", Some(&read)).await.json();
+    assert_eq!(listed["items"], json!([]));
 }

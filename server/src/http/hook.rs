@@ -9,8 +9,8 @@ use super::extract::{self, Params};
 use super::tags::tag_not_found;
 use super::versions::version_not_found;
 use super::{json, App};
-use crate::hook::{read_state, HookError, HookErrorKind, Target};
-use crate::store::Scope;
+use crate::hook::{read_state, ApplyOptions, Event, HookError, HookErrorKind, Target};
+use crate::store::{NewDeployment, Scope, Store};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -18,10 +18,11 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
 use strata::dir::Directory;
 use strata::plan::{DbState, ExecOrder, PlanError, PlanOptions, TxMode};
-use strata::registry::{check_name, BlobDigest, NameKind};
+use strata::registry::{check_name, BlobDigest, DeploymentSummary, NameKind};
 use strata::report::{Report, ReportBody};
 
 /// Blobs read at once while loading a version.
@@ -345,4 +346,268 @@ pub async fn plan(
         o.insert("version".into(), serde_json::Value::String(version.to_string()));
     }
     Ok(json(StatusCode::OK, &doc))
+}
+
+/// An apply running in this process: what `423 lock-held` names.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Holder {
+    /// The deployment the run will be recorded as (`dep_…`).
+    pub deployment: String,
+    /// When it started (RFC 3339).
+    pub since: String,
+    /// The token that asked for it.
+    pub by: String,
+    /// The directory and version it applies.
+    pub dir: String,
+    /// The version digest.
+    pub version: String,
+    /// Whether it is a dry run.
+    pub dry_run: bool,
+}
+
+/// The applies running in this process, by target: one at a time per
+/// target (the database lock excludes other processes).
+#[derive(Default)]
+pub struct Runs(Mutex<HashMap<String, Holder>>);
+
+impl Runs {
+    /// Takes `target` for `holder`, or returns the current holder.
+    fn take(self: &Arc<Self>, target: &str, holder: Holder) -> Result<Slot, Box<Holder>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = map.get(target) {
+            return Err(Box::new(h.clone()));
+        }
+        map.insert(target.to_string(), holder);
+        Ok(Slot { runs: self.clone(), target: target.to_string() })
+    }
+
+    /// Whether no apply is running.
+    pub fn is_empty(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+}
+
+/// A target taken in [`Runs`]; released when dropped.
+struct Slot {
+    runs: Arc<Runs>,
+    target: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.runs.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.target);
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ApplyRequest {
+    dir: String,
+    version: String,
+    plan_digest: String,
+    #[serde(default)]
+    options: OptionsIn,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// What the apply task tells the handler.
+enum Msg {
+    /// A refusal before anything ran.
+    Refused(HookError),
+    /// One NDJSON line (with its newline).
+    Line(bytes::Bytes),
+}
+
+fn line(v: &impl Serialize) -> bytes::Bytes {
+    let mut b =
+        serde_json::to_vec(v).unwrap_or_else(|_| b"{\"type\":\"error\",\"message\":\"unwritable event\"}".to_vec());
+    b.push(b'\n');
+    bytes::Bytes::from(b)
+}
+
+/// `POST /hook/v1/targets/{t}/apply` (scope `deploy` on the directory):
+/// loads and verifies the version, then runs the driver in its own task
+/// (a client that goes away does not stop it) with the previewed digest.
+/// A refusal before anything runs is a JSON error (409 `stale-plan`, 423
+/// `lock-held`, …); otherwise a 200 NDJSON stream of events ending with
+/// `finished`, which carries the report and the deployment it was
+/// recorded as.
+pub async fn apply(
+    State(app): State<Arc<App>>,
+    Params(name): Params<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, HookFailure> {
+    let caller = app.auth(&headers, Scope::Deploy, None).await?;
+    let bytes = extract::read_body(&headers, body, app.config.max_body).await?;
+    let req: ApplyRequest = extract::json(
+        &bytes,
+        "apply request",
+        "send {\"dir\": \"app\", \"version\": \"sha256:…\", \"planDigest\": \"sha256:…\", \"options\": {…}, \"dryRun\": false} (docs/protocol.md)",
+    )?;
+    check_dir(&caller, &req.dir)?;
+    let t = target(&app, &name)?.clone();
+    BlobDigest::parse(&req.plan_digest).map_err(|e| {
+        ApiError::bad_request(
+            "invalid-digest",
+            format!("planDigest: {}", e.message),
+            "send the plan's digest (plan.digest of POST /hook/v1/targets/{t}/plan)",
+        )
+    })?;
+    let opts = req.options.plan_options()?;
+    let (version, directory) = load_version(&app, &req.dir, None, Some(&req.version), &t).await?;
+    let id = Store::new_deployment_id().map_err(ApiError::from)?;
+    let holder = Holder {
+        deployment: id.clone(),
+        since: strata::report::rfc3339(now()),
+        by: caller.id().to_string(),
+        dir: req.dir.clone(),
+        version: version.to_string(),
+        dry_run: req.dry_run,
+    };
+    let slot = app.hook_runs.take(t.name(), holder).map_err(|h| {
+        failure(
+            StatusCode::LOCKED,
+            "lock-held",
+            &format!(
+                "target {:?} is being deployed: deployment {} ({} of {} by {}) runs since {}; nothing was executed",
+                t.name(),
+                h.deployment,
+                h.dir,
+                h.version,
+                h.by,
+                h.since
+            ),
+            "retry when it has finished (GET /v1/deployments/{id} shows it once recorded), then preview again",
+            serde_json::json!({ "holder": h }),
+        )
+    })?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
+    let aopts = ApplyOptions {
+        plan: opts,
+        dry_run: req.dry_run,
+        expect_digest: Some(req.plan_digest.clone()),
+        ..ApplyOptions::default()
+    };
+    let task_app = app.clone();
+    let (dir, by) = (req.dir.clone(), caller.id().to_string());
+    tokio::spawn(async move {
+        let _slot = slot;
+        let mut finished = None;
+        let res = crate::hook::apply(&t, &directory, &aopts, &mut |e: &Event| match e {
+            Event::Finished { .. } => finished = Some(e.clone()),
+            _ => {
+                let _ = tx.send(Msg::Line(line(e)));
+            }
+        })
+        .await;
+        drop(directory);
+        let applied = match res {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = tx.send(Msg::Refused(e));
+                return;
+            }
+        };
+        let mut report = Report::new(ReportBody::Apply(Box::new(applied.report)));
+        report.directory = Some(dir.clone());
+        report.target = Some(t.name().to_string());
+        let recorded = record(&task_app, &id, &dir, &t, version, &by, &report).await;
+        let mut last = serde_json::to_value(
+            finished.unwrap_or(Event::Finished { report: report.apply.clone().unwrap_or_default() }),
+        )
+        .unwrap_or_default();
+        if let Some(o) = last.as_object_mut() {
+            o.insert("deployment".into(), recorded);
+        }
+        let _ = tx.send(Msg::Line(line(&last)));
+    });
+    match rx.recv().await {
+        Some(Msg::Line(first)) => {
+            let rest = futures_util::stream::unfold(rx, |mut rx| async move {
+                loop {
+                    match rx.recv().await? {
+                        Msg::Line(l) => return Some((Ok::<_, std::convert::Infallible>(l), rx)),
+                        Msg::Refused(_) => continue,
+                    }
+                }
+            });
+            let stream = futures_util::stream::once(async move { Ok(first) }).chain(rest);
+            Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"))],
+                Body::from_stream(stream),
+            )
+                .into_response())
+        }
+        Some(Msg::Refused(e)) if e.kind == HookErrorKind::StalePlan => Err(failure(
+            StatusCode::CONFLICT,
+            "stale-plan",
+            &e.message,
+            "preview again (POST /hook/v1/targets/{t}/plan) and apply the new plan's digest",
+            serde_json::json!({ "expected": req.plan_digest, "actual": e.digest }),
+        )),
+        Some(Msg::Refused(e)) => Err(refusal(&e)),
+        None => {
+            tracing::error!(target = name, "hook: the apply task stopped without an answer");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the apply stopped without an answer",
+                "check the target's revisions (GET /hook/v1/targets/{t}/revisions) and the server's log",
+            )
+            .into())
+        }
+    }
+}
+
+/// The current time, Unix nanoseconds.
+fn now() -> strata::plan::Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Stores the report of a run as deployment `id`; what the `finished`
+/// line says about it: `{"id", "status"}`, or `{"id": null, "error"}`.
+async fn record(
+    app: &App,
+    id: &str,
+    dir: &str,
+    t: &Target,
+    version: BlobDigest,
+    by: &str,
+    report: &Report,
+) -> serde_json::Value {
+    let stored = async {
+        let summary = DeploymentSummary::of(report).map_err(|e| e.message)?;
+        let text = serde_json::to_string(report).map_err(|e| e.to_string())?;
+        let d = NewDeployment {
+            dir: dir.to_string(),
+            target: t.name().to_string(),
+            version: Some(version),
+            status: summary.status,
+            plan_digest: summary.plan_digest,
+            started: summary.started,
+            finished: summary.finished,
+            error: summary.error,
+            created_by: by.to_string(),
+            report: text,
+        };
+        app.store.add_deployment_as(id, &d).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(d.status)
+    };
+    match stored.await {
+        Ok(status) => {
+            app.metrics.deployments_recorded.fetch_add(1, Relaxed);
+            tracing::info!(dir, target = t.name(), id, status = status.as_str(), "hook: deployment recorded");
+            serde_json::json!({ "id": id, "status": status })
+        }
+        Err(e) => {
+            tracing::error!(dir, target = t.name(), id, error = %e, "hook: recording the deployment failed");
+            serde_json::json!({ "id": null, "error": format!("the report could not be recorded: {e}") })
+        }
+    }
 }

@@ -82,6 +82,8 @@ pub struct App {
     tag_reads: coalesce::Coalescer<(String, String), Result<Option<TagInfo>, String>>,
     /// Bounds the versions verified at once (memory).
     verify: tokio::sync::Semaphore,
+    /// The hook's applies running in this process, by target.
+    pub hook_runs: Arc<hook::Runs>,
 }
 
 impl App {
@@ -95,6 +97,7 @@ impl App {
             metrics: Arc::default(),
             tag_reads: coalesce::Coalescer::default(),
             verify: tokio::sync::Semaphore::new(permits),
+            hook_runs: Arc::default(),
         })
     }
 
@@ -153,6 +156,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/hook/v1/targets", get(hook::targets))
         .route("/hook/v1/targets/{target}/revisions", get(hook::revisions))
         .route("/hook/v1/targets/{target}/plan", post(hook::plan))
+        .route("/hook/v1/targets/{target}/apply", post(hook::apply))
         .fallback(service::not_found)
         .method_not_allowed_fallback(service::method_not_allowed)
         .with_state(app.clone())

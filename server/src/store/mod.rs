@@ -971,13 +971,26 @@ impl Store {
 
     /// Records a deployment; returns its id.
     pub async fn add_deployment(&self, d: &NewDeployment) -> Result<String, StoreError> {
-        let created = now();
+        let id = Store::new_deployment_id()?;
+        self.add_deployment_as(&id, d).await?;
+        Ok(id)
+    }
+
+    /// A fresh deployment id (`dep_…`), for a deployment recorded later
+    /// with [`Store::add_deployment_as`] (the hook names a running apply
+    /// by it).
+    pub fn new_deployment_id() -> Result<String, StoreError> {
         // Sortable by creation time; the random part keeps ids unique
         // across replicas.
-        let id = format!("dep_{:016x}{}", created, hex(&random::<5>()?));
+        Ok(format!("dep_{:016x}{}", now(), hex(&random::<5>()?)))
+    }
+
+    /// Records a deployment under an id from [`Store::new_deployment_id`].
+    pub async fn add_deployment_as(&self, id: &str, d: &NewDeployment) -> Result<(), StoreError> {
+        let created = now();
         retry!("recording a deployment", async {
             sqlx::query(INSERT_DEPLOYMENT)
-                .bind(id.as_str())
+                .bind(id)
                 .bind(d.dir.as_str())
                 .bind(d.target.as_str())
                 .bind(d.version.as_ref().map(|v| v.as_str().to_string()))
@@ -993,7 +1006,7 @@ impl Store {
                 .await?;
             Ok(())
         })?;
-        Ok(id)
+        Ok(())
     }
 
     /// Deployments, newest first.

@@ -109,6 +109,8 @@ pub struct Server {
     pub storage: Storage,
     /// The serve flags besides storage and `--listen`.
     pub args: Vec<String>,
+    /// Extra environment variables of the server process.
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
     stdout: Option<BufReader<ChildStdout>>,
 }
@@ -126,6 +128,23 @@ impl Server {
         Server::start_on(storage, args)
     }
 
+    /// A server on fresh storage with extra `serve` flags and environment
+    /// variables (`TMPDIR`, `STRATA_TARGET_…`).
+    pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let storage = Storage::new().await;
+        let mut s = Server {
+            url: String::new(),
+            addr: "127.0.0.1:0".parse().unwrap(),
+            storage,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            child: None,
+            stdout: None,
+        };
+        s.spawn("127.0.0.1:0");
+        s
+    }
+
     /// A server on the given storage.
     pub fn start_on(storage: Storage, args: &[&str]) -> Server {
         let mut s = Server {
@@ -133,6 +152,7 @@ impl Server {
             addr: "127.0.0.1:0".parse().unwrap(),
             storage,
             args: args.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
             child: None,
             stdout: None,
         };
@@ -153,6 +173,7 @@ impl Server {
             .args(&self.args)
             .env_remove("STRATA_DATA")
             .env("RUST_LOG", std::env::var("STRATA_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)

@@ -96,11 +96,14 @@ pub struct HookError {
     pub message: String,
     /// The core's planning error, for [`HookErrorKind::Plan`].
     pub plan_error: Option<PlanError>,
+    /// The digest of the plan computed under the lock, for
+    /// [`HookErrorKind::StalePlan`].
+    pub digest: Option<String>,
 }
 
 impl HookError {
     fn new(kind: HookErrorKind, message: String) -> HookError {
-        HookError { kind, message, plan_error: None }
+        HookError { kind, message, plan_error: None, digest: None }
     }
 }
 
@@ -368,17 +371,20 @@ async fn run<C: Conn>(
         kind: HookErrorKind::Plan,
         message: format!("target {:?}: {e}. {}", target.name(), e.hint()),
         plan_error: Some(e),
+        digest: None,
     })?;
     if let Some(want) = &opts.expect_digest {
         if *want != plan.digest {
-            return Err(HookError::new(
+            let mut e = HookError::new(
                 HookErrorKind::StalePlan,
                 format!(
                     "target {:?}: the plan changed since it was previewed (previewed {want}, now {}): the database or the directory moved on; nothing was executed. Preview again and apply the new plan",
                     target.name(),
                     plan.digest
                 ),
-            ));
+            );
+            e.digest = Some(plan.digest.clone());
+            return Err(e);
         }
     }
     on_event(&Event::Planned {
