@@ -227,6 +227,7 @@ fn events(r: &common::Resp) -> Vec<Value> {
     assert_eq!(r.header("content-type").as_deref(), Some("application/x-ndjson"));
     let text = r.text();
     assert!(text.ends_with('\n'), "{text}");
+    assert!(text.lines().all(|l| l.starts_with("{\"type\":")), "{text}");
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
 }
 
@@ -342,6 +343,7 @@ async fn apply_scenario(h: &Hook, t: &str) {
     assert_eq!(ev[3]["file"], "20240103000000_bad.sql", "{}", ev[3]);
     assert_eq!(ev[3]["statement"]["index"], 2, "{}", ev[3]);
     assert!(ev[3]["message"].as_str().unwrap().contains("nope"), "{}", ev[3]);
+    assert_eq!((&ev[3]["statement"]["line"], &ev[3]["statement"]["pos"]), (&json!(2), &json!(28)), "{}", ev[3]);
     let fin = &ev[4];
     assert_eq!(fin["deployment"]["status"], "failed", "{fin}");
     let id = fin["deployment"]["id"].as_str().unwrap();
@@ -459,4 +461,29 @@ async fn damaged_version_runs_nothing() {
     assert!(!h.db().exists(), "a damaged version touched the target");
     let listed = s.get("/v1/deployments?dir=app", Some(&read)).await.json();
     assert_eq!(listed["items"], json!([]));
+}
+
+/// Atlas holds the SQLite lock (its lock file with a future expiry, in the
+/// server's temp dir): after the target's lock_timeout the apply is a 423
+/// naming another process, and nothing ran.
+#[tokio::test]
+async fn lock_held_by_another_process() {
+    let h = Hook::start(None).await;
+    let s = &h.server;
+    push(s, "app", &files()).await;
+    let (read, deploy) = (s.token("read"), s.token("deploy"));
+    let (version, digest) = preview(s, &read, "local", json!({})).await;
+    let expires =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() + 3_600_000_000_000;
+    let lock = h.tmp.path().join("atlas_migrate_execute.lock");
+    std::fs::write(&lock, expires.to_string()).unwrap();
+    let body = json!({"dir": "app", "version": version, "planDigest": digest});
+    let e = apply(s, Some(&deploy), "local", &body).await.error(423, "lock-held");
+    assert_eq!(e["holder"], json!({"deployment": null, "since": null, "process": "other"}));
+    assert!(!h.db().exists(), "the apply touched the target");
+    assert_eq!(s.get("/v1/deployments?dir=app", Some(&read)).await.json()["items"], json!([]));
+    // Once Atlas releases it, the same plan applies.
+    std::fs::remove_file(&lock).unwrap();
+    let ev = events(&apply(s, Some(&deploy), "local", &body).await);
+    assert_eq!(ev.last().unwrap()["deployment"]["status"], "succeeded");
 }

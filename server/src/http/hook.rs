@@ -427,6 +427,21 @@ fn line(v: &impl Serialize) -> bytes::Bytes {
     bytes::Bytes::from(b)
 }
 
+/// The `finished` event with `"deployment": recorded` added after its
+/// fields (so `type` stays first).
+fn finished_line(event: &Event, recorded: &serde_json::Value) -> bytes::Bytes {
+    let mut b = serde_json::to_vec(event).unwrap_or_default();
+    if b.last() == Some(&b'}') {
+        b.pop();
+        b.extend_from_slice(b",\"deployment\":");
+        b.extend_from_slice(&serde_json::to_vec(recorded).unwrap_or_else(|_| b"null".to_vec()));
+        b.extend_from_slice(b"}\n");
+        bytes::Bytes::from(b)
+    } else {
+        line(&serde_json::json!({ "type": "finished", "deployment": recorded }))
+    }
+}
+
 /// `POST /hook/v1/targets/{t}/apply` (scope `deploy` on the directory):
 /// loads and verifies the version, then runs the driver in its own task
 /// (a client that goes away does not stop it) with the previewed digest.
@@ -515,14 +530,8 @@ pub async fn apply(
         report.directory = Some(dir.clone());
         report.target = Some(t.name().to_string());
         let recorded = record(&task_app, &id, &dir, &t, version, &by, &report).await;
-        let mut last = serde_json::to_value(
-            finished.unwrap_or(Event::Finished { report: report.apply.clone().unwrap_or_default() }),
-        )
-        .unwrap_or_default();
-        if let Some(o) = last.as_object_mut() {
-            o.insert("deployment".into(), recorded);
-        }
-        let _ = tx.send(Msg::Line(line(&last)));
+        let last = finished.unwrap_or(Event::Finished { report: report.apply.clone().unwrap_or_default() });
+        let _ = tx.send(Msg::Line(finished_line(&last, &recorded)));
     });
     match rx.recv().await {
         Some(Msg::Line(first)) => {
