@@ -7,7 +7,8 @@
 //    requests and body bytes the client counted.
 // 2. manifest GET throughput (a version by digest, and a tag) with wrk,
 //    which shares the machine's two cores with the server.
-// 3. the server's peak resident memory over the whole run (VmHWM).
+// 3. the server's peak resident memory over the whole run (VmHWM), and
+//    around the upload and download of one 60 MB blob.
 //
 //   node benches/registry.mjs [--runs N] [--server PATH] [--wrk-seconds S]
 //
@@ -15,6 +16,7 @@
 // (cargo build --release -p strata-server) and wrk (Debian's package).
 
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, cpus } from "node:os";
 import { join } from "node:path";
@@ -176,4 +178,25 @@ for (const [what, path, size] of [
 peakKiB = Math.max(peakKiB, server.peakKiB());
 await server.stop();
 console.log(`\nserver peak resident memory over the run: ${(peakKiB / 1024).toFixed(1)} MiB`);
+
+// ---- one large blob: memory stays bounded -------------------------------------
+
+{
+  const big = await startServer();
+  const bytes = new Uint8Array(60_000_000);
+  for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(i + 65536, bytes.length)));
+  const digest = "sha256:" + createHash("sha256").update(bytes).digest("hex");
+  const url = `${big.url}/v1/dirs/big/blobs/${digest}`;
+  const auth = { authorization: `Bearer ${big.token}` };
+  const before = big.peakKiB();
+  const put = await fetch(url, { method: "PUT", headers: auth, body: bytes });
+  if (put.status !== 201) throw new Error(`PUT of the 60 MB blob: ${put.status} ${await put.text()}`);
+  const get = await fetch(url, { headers: auth });
+  const back = new Uint8Array(await get.arrayBuffer());
+  if (back.length !== bytes.length) throw new Error(`GET of the 60 MB blob returned ${back.length} bytes`);
+  console.log(
+    `one 60 MB blob uploaded and downloaded: server peak resident memory ${(before / 1024).toFixed(1)} MiB before, ${(big.peakKiB() / 1024).toFixed(1)} MiB after`,
+  );
+  await big.stop();
+}
 rmSync(work, { recursive: true, force: true });

@@ -3,6 +3,8 @@
 //! fresh database per test. Without it the PostgreSQL tests print a note
 //! and pass.
 
+mod common;
+
 use sqlx::{Connection, Row};
 use std::path::Path;
 use std::time::Duration;
@@ -362,19 +364,9 @@ async fn pg_target(test: &str) -> Option<(tempfile::TempDir, Target, String)> {
         eprintln!("note: {test} skipped: STRATA_TEST_METADATA is empty");
         return None;
     }
-    let mut b = [0u8; 8];
-    getrandom::fill(&mut b).expect("random");
-    let name = format!("strata_hook_{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to STRATA_TEST_METADATA");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("CREATE DATABASE");
-    let _ = conn.close().await;
-    let mut url = url::Url::parse(&admin).expect("URL");
-    url.set_path(&format!("/{name}"));
-    let t = Target::new("pg", url.as_str(), "test").expect("target").with_lock_timeout(Duration::from_millis(300));
-    Some((tempfile::tempdir().expect("tempdir"), t, url.to_string()))
+    let url = common::fresh_database(&admin).await;
+    let t = Target::new("pg", &url, "test").expect("target").with_lock_timeout(Duration::from_millis(300));
+    Some((tempfile::tempdir().expect("tempdir"), t, url))
 }
 
 async fn pg(url: &str) -> sqlx::PgConnection {

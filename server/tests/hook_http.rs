@@ -42,21 +42,11 @@ impl Hook {
 
 /// A fresh PostgreSQL database for a target (URL), or `None` with a note.
 async fn pg_database(test: &str) -> Option<String> {
-    use sqlx::Connection;
     let Ok(admin) = std::env::var("STRATA_TEST_METADATA") else {
         eprintln!("note: {test}: STRATA_TEST_METADATA is not set; the PostgreSQL target is not tested");
         return None;
     };
-    let name = format!("strata_hook_{}", common::random_hex(8));
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to STRATA_TEST_METADATA");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("CREATE DATABASE");
-    let _ = conn.close().await;
-    let mut url = url::Url::parse(&admin).expect("a URL");
-    url.set_path(&format!("/{name}"));
-    Some(url.to_string())
+    Some(common::fresh_database(&admin).await)
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@
 //! `postgresql:`. `mysql:` is refused for now. A URL's password never
 //! appears in messages or in `Debug` output ([`Target::redacted_url`]).
 
+use crate::store::redact;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -171,32 +172,6 @@ impl Target {
     pub fn redacted_url(&self) -> String {
         redact(&self.url)
     }
-}
-
-/// The URL with any password (user info or a `password=` parameter)
-/// replaced by `***`.
-pub fn redact(url: &str) -> String {
-    let Ok(mut u) = url::Url::parse(url) else {
-        // Not a URL we can take apart: show only its scheme.
-        return match url.split_once(':') {
-            Some((scheme, _)) if url.contains('@') || url.contains("password") => format!("{scheme}:***"),
-            _ => url.to_string(),
-        };
-    };
-    if u.password().is_some() {
-        let _ = u.set_password(Some("***"));
-    }
-    if u.query_pairs().any(|(k, _)| k == "password") {
-        let pairs: Vec<(String, String)> = u
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if k == "password" { "***".to_string() } else { v.into_owned() };
-                (k.into_owned(), v)
-            })
-            .collect();
-        u.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    u.to_string()
 }
 
 /// The dialect and location of `url`, or why it cannot be used.

@@ -1,6 +1,7 @@
 //! Unit tests of the target configuration.
 
-use super::targets::{parse_duration, redact, Target, TargetDialect, Targets};
+use super::targets::{parse_duration, Target, TargetDialect, Targets};
+use crate::store::redact;
 use std::time::Duration;
 
 const FILE: &str = r#"

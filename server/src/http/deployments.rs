@@ -104,18 +104,7 @@ pub async fn create(
     bytes.drain(..range.start);
     let report = String::from_utf8(bytes)
         .map_err(|_| ApiError::bad_request("invalid-report", "the report is not UTF-8", REPORT_HINT))?;
-    let d = NewDeployment {
-        dir: dir.clone(),
-        target,
-        version,
-        status: summary.status,
-        plan_digest: summary.plan_digest,
-        started: summary.started,
-        finished: summary.finished,
-        error: summary.error,
-        created_by: caller.id().to_string(),
-        report,
-    };
+    let d = NewDeployment::new(&dir, &target, version, summary, caller.id(), report);
     let id = app.store.add_deployment(&d).await?;
     app.metrics.deployments_recorded.fetch_add(1, Relaxed);
     tracing::info!(dir = %dir, target = %d.target, id = %id, status = d.status.as_str(), "deployment recorded");

@@ -593,18 +593,7 @@ async fn record(
     let stored = async {
         let summary = DeploymentSummary::of(report).map_err(|e| e.message)?;
         let text = serde_json::to_string(report).map_err(|e| e.to_string())?;
-        let d = NewDeployment {
-            dir: dir.to_string(),
-            target: t.name().to_string(),
-            version: Some(version),
-            status: summary.status,
-            plan_digest: summary.plan_digest,
-            started: summary.started,
-            finished: summary.finished,
-            error: summary.error,
-            created_by: by.to_string(),
-            report: text,
-        };
+        let d = NewDeployment::new(dir, t.name(), Some(version), summary, by, text);
         app.store.add_deployment_as(id, &d).await.map_err(|e| e.to_string())?;
         Ok::<_, String>(d.status)
     };

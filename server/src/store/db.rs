@@ -348,15 +348,30 @@ fn open_error(url: &str, e: sqlx::Error) -> StoreError {
     ))
 }
 
-/// A storage URL with its password hidden, for messages and logs.
+/// A storage or database URL with any password (user info or a
+/// `password=` parameter) replaced by `***`, for messages and logs.
 pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
+    let Ok(mut u) = url::Url::parse(url) else {
+        // Not a URL we can take apart: show only its scheme.
+        return match url.split_once(':') {
+            Some((scheme, _)) if url.contains('@') || url.contains("password") => format!("{scheme}:***"),
+            _ => url.to_string(),
+        };
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
     }
+    if u.query_pairs().any(|(k, _)| k == "password") {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "password" { "***".to_string() } else { v.into_owned() };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
 }
 
 /// Reads a column, naming it if the row does not hold what the schema says.

@@ -25,7 +25,7 @@ use sqlx::any::AnyRow;
 use sqlx::Any;
 use std::collections::HashSet;
 use std::sync::Arc;
-use strata::registry::{BlobDigest, DeploymentStatus, Manifest, RegistryError};
+use strata::registry::{BlobDigest, DeploymentStatus, DeploymentSummary, Manifest, RegistryError};
 use strata::sum::sha256_hex;
 
 /// Where the registry keeps its data.
@@ -213,6 +213,33 @@ pub struct NewDeployment {
     pub created_by: String,
     /// The report document's JSON text, stored as posted.
     pub report: String,
+}
+
+impl NewDeployment {
+    /// A deployment of `dir` to `target` with the facts the core read from
+    /// its report (`DeploymentSummary::of`) and the report's JSON text.
+    pub fn new(
+        dir: &str,
+        target: &str,
+        version: Option<BlobDigest>,
+        summary: DeploymentSummary,
+        created_by: &str,
+        report: String,
+    ) -> NewDeployment {
+        let DeploymentSummary { status, plan_digest, started, finished, error } = summary;
+        NewDeployment {
+            dir: dir.to_string(),
+            target: target.to_string(),
+            version,
+            status,
+            plan_digest,
+            started,
+            finished,
+            error,
+            created_by: created_by.to_string(),
+            report,
+        }
+    }
 }
 
 /// A stored deployment, without its report.

@@ -85,7 +85,7 @@ impl Storage {
 
 /// Creates a database named `strata_t_<random>` through the admin URL and
 /// returns its URL.
-async fn fresh_database(admin: &str) -> String {
+pub async fn fresh_database(admin: &str) -> String {
     use sqlx::Connection;
     let name = format!("strata_t_{}", random_hex(8));
     let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect to STRATA_TEST_METADATA");
