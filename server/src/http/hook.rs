@@ -7,7 +7,7 @@
 use super::error::ApiError;
 use super::extract::{self, Params};
 use super::tags::tag_not_found;
-use super::versions::version_not_found;
+use super::versions::{assemble_stored, version_not_found};
 use super::{json, App};
 use crate::hook::{read_state, ApplyOptions, Event, HookError, HookErrorKind, Target};
 use crate::store::{NewDeployment, Scope, Store};
@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
@@ -24,9 +24,6 @@ use strata::dir::Directory;
 use strata::plan::{DbState, ExecOrder, PlanError, PlanOptions, TxMode};
 use strata::registry::{check_name, BlobDigest, DeploymentSummary, NameKind};
 use strata::report::{Report, ReportBody};
-
-/// Blobs read at once while loading a version.
-const CONCURRENCY: usize = 16;
 
 /// A hook answer that is not a success: a registry [`ApiError`], or a
 /// JSON error with fields of its own (`expected`/`actual`, `holder`,
@@ -263,26 +260,7 @@ pub(super) async fn load_version(
     let Some(manifest) = app.store.version(dir, &digest).await.map_err(ApiError::from)? else {
         return Err(version_not_found(dir, &digest).into());
     };
-    let permit = app.verify.acquire().await.map_err(|_| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting-down", "the server is stopping", "retry")
-    })?;
-    let mut distinct: Vec<BlobDigest> = manifest.files.iter().map(|f| f.digest.clone()).collect();
-    distinct.sort();
-    distinct.dedup();
-    let store = app.store.clone();
-    let read: Vec<Option<Vec<u8>>> = futures_util::stream::iter(distinct.clone())
-        .map(move |d| {
-            let store = store.clone();
-            async move { store.read_blob(&d).await }
-        })
-        .buffered(CONCURRENCY)
-        .try_collect()
-        .await
-        .map_err(ApiError::from)?;
-    let blobs: HashMap<BlobDigest, Option<Vec<u8>>> = distinct.into_iter().zip(read).collect();
-    let assembled = manifest.assemble(&app.config.limits, target.dialect().lex(), |d| blobs.get(d).cloned().flatten());
-    drop(blobs);
-    drop(permit);
+    let assembled = assemble_stored(app, &manifest, target.dialect().lex()).await?;
     let directory = assembled.map_err(|e| {
         tracing::warn!(dir, version = %digest, code = %e.code, "hook: a stored version failed verification");
         ApiError::from_registry(e)

@@ -36,6 +36,57 @@ pub(super) fn manifest_response(d: &BlobDigest, json: Bytes) -> Response {
     r
 }
 
+/// Reads a stored version's blobs (a bounded number of versions at once,
+/// [`CONCURRENCY`] reads each) and builds its directory with the core's
+/// `Manifest::assemble`, which checks every byte and the `atlas.sum`. Each
+/// blob's bytes move into the directory on their last use, so no blob is
+/// held twice. The outer error is the server's (storage, shutting down);
+/// the inner one what verification found.
+pub(super) async fn assemble_stored(
+    app: &App,
+    manifest: &Manifest,
+    dialect: strata::lex::Dialect,
+) -> Result<Result<strata::dir::Directory, RegistryError>, ApiError> {
+    let _permit = app.verify.acquire().await.map_err(|_| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting-down", "the server is stopping", "retry")
+    })?;
+    let mut uses: HashMap<&BlobDigest, usize> = HashMap::new();
+    let mut order: Vec<BlobDigest> = Vec::new();
+    for f in &manifest.files {
+        let n = uses.entry(&f.digest).or_insert(0);
+        if *n == 0 {
+            order.push(f.digest.clone());
+        }
+        *n += 1;
+    }
+    let store = app.store.clone();
+    let read: Vec<Option<Vec<u8>>> = futures_util::stream::iter(order.clone())
+        .map(move |d| {
+            let store = store.clone();
+            async move { store.read_blob(&d).await }
+        })
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut blobs: HashMap<BlobDigest, (usize, Option<Vec<u8>>)> = order
+        .into_iter()
+        .zip(read)
+        .map(|(d, b)| {
+            let n = uses[&d];
+            (d, (n, b))
+        })
+        .collect();
+    Ok(manifest.assemble(&app.config.limits, dialect, |d| {
+        let (left, bytes) = blobs.get_mut(d)?;
+        *left -= 1;
+        if *left == 0 {
+            bytes.take()
+        } else {
+            bytes.clone()
+        }
+    }))
+}
+
 /// `POST /v1/dirs/{dir}/versions`: checks the manifest (the core's rules),
 /// that every blob was uploaded to the directory with its size, reads the
 /// blobs and verifies them and the `atlas.sum` (the core's
@@ -73,23 +124,21 @@ pub async fn create(
     }
 
     // Each distinct blob: linked to the directory, with the size the
-    // manifest says; counted, so that shared blobs are handed over once
-    // per file.
-    let mut uses: HashMap<&BlobDigest, (usize, &str, u64)> = HashMap::new();
+    // manifest says.
+    let mut uses: HashMap<&BlobDigest, (&str, u64)> = HashMap::new();
     let mut order = Vec::new();
     for f in &manifest.files {
         let e = uses.entry(&f.digest).or_insert_with(|| {
             order.push(&f.digest);
-            (0, f.name.as_str(), f.size)
+            (f.name.as_str(), f.size)
         });
-        e.0 += 1;
-        if e.2 != f.size {
-            return Err(size_mismatch(&f.name, &f.digest, f.size, e.2));
+        if e.1 != f.size {
+            return Err(size_mismatch(&f.name, &f.digest, f.size, e.1));
         }
     }
     let owned: Vec<BlobDigest> = order.iter().map(|d| (*d).clone()).collect();
     let (store, dir_name) = (app.store.clone(), dir.clone());
-    let sizes: Vec<Option<u64>> = futures_util::stream::iter(owned.clone())
+    let sizes: Vec<Option<u64>> = futures_util::stream::iter(owned)
         .map(move |d| {
             let (store, dir) = (store.clone(), dir_name.clone());
             async move { store.blob_size(&dir, &d).await }
@@ -98,7 +147,7 @@ pub async fn create(
         .try_collect()
         .await?;
     for (d, actual) in order.iter().zip(sizes) {
-        let (_, file, size) = uses[d];
+        let (file, size) = uses[d];
         match actual {
             None => {
                 return Err(ApiError::bad_request(
@@ -116,36 +165,8 @@ pub async fn create(
         }
     }
 
-    // Verify the bytes and the sum, a bounded number of versions at once.
-    let permit = app.verify.acquire().await.map_err(|_| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting-down", "the server is stopping", "retry")
-    })?;
-    let store = app.store.clone();
-    let read: Vec<Option<Vec<u8>>> = futures_util::stream::iter(owned)
-        .map(move |d| {
-            let store = store.clone();
-            async move { store.read_blob(&d).await }
-        })
-        .buffered(CONCURRENCY)
-        .try_collect()
-        .await?;
-    let mut blobs: HashMap<&BlobDigest, (usize, Option<Vec<u8>>)> =
-        order.iter().zip(read).map(|(d, b)| (*d, (uses[d].0, b))).collect();
-    let verified = manifest.assemble(&limits, strata::lex::Dialect::Generic, |d| {
-        let (left, bytes) = blobs.get_mut(d)?;
-        *left -= 1;
-        if *left == 0 {
-            bytes.take()
-        } else {
-            bytes.clone()
-        }
-    });
-    drop(blobs);
-    match verified {
-        Ok(directory) => drop(directory),
-        Err(e) => return Err(ApiError::from_registry(e)),
-    }
-    drop(permit);
+    // Verify the bytes and the sum.
+    drop(assemble_stored(&app, &manifest, strata::lex::Dialect::Generic).await?.map_err(ApiError::from_registry)?);
 
     let created = app.store.create_version(&dir, &d, &manifest, caller.id()).await?;
     if created {
