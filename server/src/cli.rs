@@ -133,6 +133,9 @@ struct CreateArgs {
     /// Limit it to this directory; repeat for several (default: all).
     #[arg(long = "dir")]
     dirs: Vec<String>,
+    /// Limit it to this hook target; repeat for several (default: all).
+    #[arg(long = "target")]
+    targets: Vec<String>,
     /// A label shown in listings.
     #[arg(long, default_value = "")]
     name: String,
@@ -292,6 +295,7 @@ struct TokenJson<'a> {
     name: &'a str,
     scopes: Vec<&'static str>,
     dirs: &'a [String],
+    targets: &'a [String],
     created: String,
     revoked: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -305,6 +309,7 @@ impl<'a> TokenJson<'a> {
             name: &t.name,
             scopes: t.scopes.iter().map(|s| s.as_str()).collect(),
             dirs: &t.dirs,
+            targets: &t.targets,
             created: strata::report::rfc3339(t.created),
             revoked: t.revoked.map(strata::report::rfc3339),
             secret,
@@ -318,12 +323,15 @@ async fn token(cmd: TokenCommand) -> Result<(), String> {
             for d in &a.dirs {
                 check_name(NameKind::Directory, d).map_err(|e| format!("--dir: {}", e.message))?;
             }
+            for t in &a.targets {
+                check_name(NameKind::Target, t).map_err(|e| format!("--target: {}", e.message))?;
+            }
             let mut scopes = a.scopes.clone();
             scopes.sort();
             scopes.dedup();
             let store = a.storage.open().await?;
             let (info, secret) = store
-                .create_token(&a.name, &scopes, &a.dirs)
+                .create_token(&a.name, &scopes, &a.dirs, &a.targets)
                 .await
                 .map_err(|e| format!("cannot create the token: {e}"))?;
             let mut out = std::io::stdout().lock();
@@ -337,11 +345,16 @@ async fn token(cmd: TokenCommand) -> Result<(), String> {
                 let _ = writeln!(out, "{secret}");
                 let t = TokenJson::of(&info, None);
                 eprintln!(
-                    "created token {} ({}) with scopes {} on {}; the secret above is shown only once",
+                    "created token {} ({}) with scopes {} on {} and {}; the secret above is shown only once",
                     info.id,
                     if info.name.is_empty() { "no name" } else { &info.name },
                     t.scopes.join(","),
                     if info.dirs.is_empty() { "every directory".to_string() } else { info.dirs.join(", ") },
+                    if info.targets.is_empty() {
+                        "every target".to_string()
+                    } else {
+                        format!("the targets {}", info.targets.join(", "))
+                    },
                 );
             }
             Ok(())
@@ -354,17 +367,22 @@ async fn token(cmd: TokenCommand) -> Result<(), String> {
                 let all: Vec<_> = tokens.iter().map(|t| TokenJson::of(t, None)).collect();
                 let _ = writeln!(out, "{}", serde_json::to_string_pretty(&all).unwrap_or_default());
             } else {
-                let _ = writeln!(out, "{:<28} {:<16} {:<24} {:<24} CREATED / REVOKED", "ID", "NAME", "SCOPES", "DIRS");
+                let _ = writeln!(
+                    out,
+                    "{:<28} {:<16} {:<24} {:<24} {:<16} CREATED / REVOKED",
+                    "ID", "NAME", "SCOPES", "DIRS", "TARGETS"
+                );
+                let all = |v: &[String]| if v.is_empty() { "*".to_string() } else { v.join(",") };
                 for t in &tokens {
                     let j = TokenJson::of(t, None);
-                    let dirs = if t.dirs.is_empty() { "*".to_string() } else { t.dirs.join(",") };
                     let _ = writeln!(
                         out,
-                        "{:<28} {:<16} {:<24} {:<24} {}{}",
+                        "{:<28} {:<16} {:<24} {:<24} {:<16} {}{}",
                         t.id,
                         if t.name.is_empty() { "-" } else { &t.name },
                         j.scopes.join(","),
-                        dirs,
+                        all(&t.dirs),
+                        all(&t.targets),
                         j.created,
                         j.revoked.map(|r| format!(" revoked {r}")).unwrap_or_default()
                     );

@@ -257,6 +257,26 @@ async fn apply_scenario(h: &Hook, t: &str) {
     apply(s, None, t, &body).await.error(401, "unauthorized");
     apply(s, Some(&read), t, &body).await.error(403, "forbidden");
     apply(s, Some(&s.token_for("deploy", &["other"])), t, &body).await.error(403, "forbidden");
+
+    // A token limited to other targets: the target is not listed, and its
+    // revisions, plans and applies are refused (403) with nothing executed.
+    let elsewhere = s.token_limited("read,deploy", &[], &["staging"]);
+    let listed = s.get("/hook/v1/targets", Some(&elsewhere)).await;
+    assert_eq!(listed.json(), json!({ "items": [] }), "{}", listed.text());
+    let e = s.get(&format!("/hook/v1/targets/{t}/revisions"), Some(&elsewhere)).await.error(403, "forbidden");
+    assert!(e["message"].as_str().unwrap().contains("limited to the targets staging"), "{e}");
+    assert!(e["hint"].as_str().unwrap().contains("--target"), "{e}");
+    s.post_json(&format!("/hook/v1/targets/{t}/plan"), Some(&elsewhere), &json!({"dir": "app", "tag": "latest"}))
+        .await
+        .error(403, "forbidden");
+    apply(s, Some(&elsewhere), t, &body).await.error(403, "forbidden");
+    assert_eq!(revisions(s, &read, t).await, Vec::<Value>::new());
+    // A token limited to this target (and another) sees and plans it.
+    let here = s.token_limited("read", &[], &["staging", t]);
+    let listed = s.get("/hook/v1/targets", Some(&here)).await.json();
+    assert_eq!(listed["items"].as_array().map(|i| i.len()), Some(1), "{listed}");
+    assert_eq!(listed["items"][0]["name"], t);
+    preview(s, &here, t, json!({})).await;
     apply(s, Some(&deploy), t, &json!({"dir": "app", "version": version, "planDigest": "abc"}))
         .await
         .error(400, "invalid-digest");

@@ -175,14 +175,27 @@ async fn bad_flags_fail_with_a_message() {
 #[tokio::test]
 async fn token_commands_create_list_and_revoke() {
     let s = Server::start().await;
-    let out = s.command(&["token", "create", "--scope", "read,push", "--dir", "app", "--name", "ci", "--json"]);
+    let out = s.command(&[
+        "token",
+        "create",
+        "--scope",
+        "read,push,deploy",
+        "--dir",
+        "app",
+        "--target",
+        "prod",
+        "--name",
+        "ci",
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let created: Value = serde_json::from_slice(&out.stdout).unwrap();
     let secret = created["secret"].as_str().unwrap();
     let id = created["id"].as_str().unwrap();
     assert!(id.starts_with("tok_"));
-    assert_eq!(created["scopes"], serde_json::json!(["read", "push"]));
+    assert_eq!(created["scopes"], serde_json::json!(["read", "push", "deploy"]));
     assert_eq!(created["dirs"], serde_json::json!(["app"]));
+    assert_eq!(created["targets"], serde_json::json!(["prod"]));
     assert_eq!(created["name"], "ci");
     // The secret works, and is never shown again.
     assert_eq!(s.get("/v1/dirs", Some(secret)).await.status, 200);
@@ -193,7 +206,12 @@ async fn token_commands_create_list_and_revoke() {
     assert_eq!(tokens[0]["id"], id);
     assert_eq!(tokens[0]["revoked"], Value::Null);
     let table = String::from_utf8(s.command(&["token", "list"]).stdout).unwrap();
-    assert!(table.contains(id) && table.contains("ci") && table.contains("read,push"), "{table}");
+    assert!(table.contains(id) && table.contains("ci") && table.contains("read,push,deploy"), "{table}");
+    assert!(table.contains("TARGETS") && table.contains(" prod "), "{table}");
+    // A target name is checked as the hook checks it.
+    let bad = s.command(&["token", "create", "--scope", "deploy", "--target", "a:b"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--target"), "{}", String::from_utf8_lossy(&bad.stderr));
     assert!(!table.contains(secret));
 
     let out = s.command(&["token", "revoke", id]);

@@ -57,6 +57,31 @@ impl Caller {
             "use a token created for this directory (`strata-server token create --dir NAME`)",
         ))
     }
+
+    /// The hook targets the caller is limited to (`None`: all).
+    pub fn targets(&self) -> Option<&[String]> {
+        match &self.token {
+            Some(t) if !t.targets.is_empty() => Some(&t.targets),
+            _ => None,
+        }
+    }
+
+    /// Whether the caller may use hook target `target`.
+    pub fn may_use_target(&self, target: &str) -> bool {
+        self.targets().is_none_or(|t| t.iter().any(|x| x == target))
+    }
+
+    /// A 403 unless the caller may use hook target `target`.
+    pub fn check_target(&self, target: &str) -> Result<(), ApiError> {
+        if self.may_use_target(target) {
+            return Ok(());
+        }
+        let targets = self.targets().unwrap_or_default().join(", ");
+        Err(ApiError::forbidden(
+            format!("token {} is limited to the targets {targets}, not {target:?}", self.id()),
+            "use a token created for this target (`strata-server token create --target NAME`)",
+        ))
+    }
 }
 
 /// A token and when it was looked up.

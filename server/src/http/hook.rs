@@ -60,9 +60,11 @@ pub(super) fn check_dir(caller: &super::auth::Caller, dir: &str) -> Result<(), A
     caller.check_dir(dir)
 }
 
-/// The target named in the path, or a 404 `target-not-found`.
-fn target<'a>(app: &'a App, name: &str) -> Result<&'a Target, HookFailure> {
+/// The target named in the path: a 403 if the caller's token is limited
+/// to other targets, a 404 `target-not-found` if the server has none.
+fn target<'a>(app: &'a App, caller: &super::auth::Caller, name: &str) -> Result<&'a Target, HookFailure> {
     check_name(NameKind::Target, name).map_err(ApiError::from)?;
+    caller.check_target(name)?;
     app.config.targets.get(name).ok_or_else(|| {
         ApiError::not_found(
             "target-not-found",
@@ -142,11 +144,17 @@ struct TargetItem<'a> {
     dialect: &'a str,
 }
 
-/// `GET /hook/v1/targets` (scope `read`): names and dialects, never URLs.
+/// `GET /hook/v1/targets` (scope `read`): names and dialects, never URLs;
+/// only the targets the caller's token may use.
 pub async fn targets(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, HookFailure> {
-    app.auth(&headers, Scope::Read, None).await?;
-    let items: Vec<TargetItem> =
-        app.config.targets.iter().map(|t| TargetItem { name: t.name(), dialect: t.dialect().as_str() }).collect();
+    let caller = app.auth(&headers, Scope::Read, None).await?;
+    let items: Vec<TargetItem> = app
+        .config
+        .targets
+        .iter()
+        .filter(|t| caller.may_use_target(t.name()))
+        .map(|t| TargetItem { name: t.name(), dialect: t.dialect().as_str() })
+        .collect();
     Ok(json(StatusCode::OK, &serde_json::json!({ "items": items })))
 }
 
@@ -167,8 +175,8 @@ pub async fn revisions(
     Params(name): Params<String>,
     headers: HeaderMap,
 ) -> Result<Response, HookFailure> {
-    app.auth(&headers, Scope::Read, None).await?;
-    let t = target(&app, &name)?;
+    let caller = app.auth(&headers, Scope::Read, None).await?;
+    let t = target(&app, &caller, &name)?;
     let state = read_state(t).await.map_err(|e| refusal(&e))?;
     Ok(json(StatusCode::OK, &Revisions { target: t.name(), dialect: t.dialect().as_str(), state: &state }))
 }
@@ -308,7 +316,7 @@ pub async fn plan(
         "send {\"dir\": \"app\", \"tag\": \"latest\" | \"version\": \"sha256:…\", \"options\": {…}} (docs/protocol.md)",
     )?;
     check_dir(&caller, &req.dir)?;
-    let t = target(&app, &name)?;
+    let t = target(&app, &caller, &name)?;
     let opts = req.options.plan_options()?;
     let (version, directory) = load_version(&app, &req.dir, req.tag.as_deref(), req.version.as_deref(), t).await?;
     let state = read_state(t).await.map_err(|e| refusal(&e))?;
@@ -441,7 +449,7 @@ pub async fn apply(
         "send {\"dir\": \"app\", \"version\": \"sha256:…\", \"planDigest\": \"sha256:…\", \"options\": {…}, \"dryRun\": false} (docs/protocol.md)",
     )?;
     check_dir(&caller, &req.dir)?;
-    let t = target(&app, &name)?.clone();
+    let t = target(&app, &caller, &name)?.clone();
     BlobDigest::parse(&req.plan_digest).map_err(|e| {
         ApiError::bad_request(
             "invalid-digest",

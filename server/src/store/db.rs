@@ -201,7 +201,8 @@ pub(crate) const MIGRATION_COUNT: usize = MIGRATIONS.len();
 /// The schema, one entry per version; never edit an entry, append one.
 /// `{seq}` is an auto-increment primary key, `{name}` a text compared
 /// bytewise. Times are Unix nanoseconds.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE dirs (
     name {name} PRIMARY KEY,
     created BIGINT NOT NULL
@@ -273,7 +274,11 @@ CREATE TABLE tokens (
     created BIGINT NOT NULL,
     revoked BIGINT
 );
-"];
+",
+    "
+ALTER TABLE tokens ADD COLUMN targets TEXT NOT NULL DEFAULT '[]';
+",
+];
 
 /// `sqlite://PATH` as sqlx wants it: the file is created if missing.
 fn sqlite_url(url: &str) -> String {

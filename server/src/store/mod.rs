@@ -307,6 +307,8 @@ pub struct TokenInfo {
     pub scopes: Vec<Scope>,
     /// The directories it is limited to (empty: all).
     pub dirs: Vec<String>,
+    /// The hook targets it is limited to (empty: all).
+    pub targets: Vec<String>,
     /// When created.
     pub created: Time,
     /// When revoked.
@@ -376,13 +378,13 @@ macro_rules! select {
         "SELECT seq, id, dir, target, version, status, plan_digest, started, finished, error, created, created_by"
     };
     (tokens) => {
-        "SELECT id, name, scopes, dirs, created, revoked FROM tokens"
+        "SELECT id, name, scopes, dirs, targets, created, revoked FROM tokens"
     };
 }
 const DEPLOYMENTS: &str = concat!(select!(deployments), " FROM deployments WHERE TRUE");
 const DEPLOYMENT: &str = concat!(select!(deployments), ", report FROM deployments WHERE id = $1");
 const INSERT_TOKEN: &str =
-    "INSERT INTO tokens (id, name, hash, scopes, dirs, created, revoked) VALUES ($1, $2, $3, $4, $5, $6, NULL)";
+    "INSERT INTO tokens (id, name, hash, scopes, dirs, targets, created, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)";
 const TOKEN_BY_HASH: &str = concat!(select!(tokens), " WHERE hash = $1 AND revoked IS NULL");
 const TOKENS: &str = concat!(select!(tokens), " ORDER BY created, id");
 const REVOKE_TOKEN: &str = "UPDATE tokens SET revoked = $2 WHERE id = $1 AND revoked IS NULL";
@@ -609,6 +611,7 @@ fn deployment_row(row: &AnyRow) -> Result<(String, DeploymentInfo), StoreError> 
 fn token_row(row: &AnyRow) -> Result<TokenInfo, StoreError> {
     let scopes: String = col(row, "scopes")?;
     let dirs: String = col(row, "dirs")?;
+    let targets: String = col(row, "targets")?;
     let damaged = |what: String| StoreError(format!("metadata database holds a damaged token: {what}"));
     Ok(TokenInfo {
         id: col(row, "id")?,
@@ -619,6 +622,7 @@ fn token_row(row: &AnyRow) -> Result<TokenInfo, StoreError> {
             .map(|s| Scope::parse(s).map_err(|e| damaged(e.message)))
             .collect::<Result<_, _>>()?,
         dirs: serde_json::from_str(&dirs).map_err(|e| damaged(e.to_string()))?,
+        targets: serde_json::from_str(&targets).map_err(|e| damaged(e.to_string()))?,
         created: col(row, "created")?,
         revoked: col(row, "revoked")?,
     })
@@ -1075,13 +1079,15 @@ impl Store {
 
     // Tokens --------------------------------------------------------------
 
-    /// Creates a token; returns its info and the secret (shown once; only
-    /// its SHA-256 is stored).
+    /// Creates a token limited to `dirs` and hook `targets` (empty: all);
+    /// returns its info and the secret (shown once; only its SHA-256 is
+    /// stored).
     pub async fn create_token(
         &self,
         name: &str,
         scopes: &[Scope],
         dirs: &[String],
+        targets: &[String],
     ) -> Result<(TokenInfo, String), StoreError> {
         let id = format!("tok_{}", hex(&random::<8>()?));
         let secret = format!("strata_{}", URL_SAFE_NO_PAD.encode(random::<32>()?));
@@ -1089,7 +1095,8 @@ impl Store {
         scopes.sort();
         scopes.dedup();
         let scope_text = scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
-        let dirs_json = serde_json::to_string(dirs).map_err(|e| StoreError(format!("encoding a token: {e}")))?;
+        let encode = |v: &[String]| serde_json::to_string(v).map_err(|e| StoreError(format!("encoding a token: {e}")));
+        let (dirs_json, targets_json) = (encode(dirs)?, encode(targets)?);
         let created = now();
         let hash = sha256_hex(secret.as_bytes());
         retry!("creating a token", async {
@@ -1099,12 +1106,21 @@ impl Store {
                 .bind(hash.as_str())
                 .bind(scope_text.as_str())
                 .bind(dirs_json.as_str())
+                .bind(targets_json.as_str())
                 .bind(created)
                 .execute(self.db().write_pool())
                 .await?;
             Ok(())
         })?;
-        let info = TokenInfo { id, name: name.to_string(), scopes, dirs: dirs.to_vec(), created, revoked: None };
+        let info = TokenInfo {
+            id,
+            name: name.to_string(),
+            scopes,
+            dirs: dirs.to_vec(),
+            targets: targets.to_vec(),
+            created,
+            revoked: None,
+        };
         Ok((info, secret))
     }
 

@@ -625,20 +625,22 @@ on_every_backend! {
 on_every_backend! {
     async fn tokens_are_stored_hashed_and_revocable(fx) {
         let s = &fx.store;
-        let (info, secret) = s.create_token("ci", &[Scope::Push, Scope::Read, Scope::Push], &["app".into()]).await.unwrap();
+        let (info, secret) = s.create_token("ci", &[Scope::Push, Scope::Read, Scope::Push], &["app".into()], &["prod".into()]).await.unwrap();
         assert_eq!(info.scopes, [Scope::Read, Scope::Push]);
         assert_eq!(info.dirs, ["app"]);
         assert!(info.id.starts_with("tok_") && info.id.len() == 20 && info.id[4..].bytes().all(|b| b.is_ascii_hexdigit()), "{}", info.id);
         let key = secret.strip_prefix("strata_").unwrap();
         assert_eq!(key.len(), 43);
         assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{secret}");
-        let (other, other_secret) = s.create_token("viewer", &[Scope::Read], &[]).await.unwrap();
+        let (other, other_secret) = s.create_token("viewer", &[Scope::Read], &[], &[]).await.unwrap();
         assert_ne!(secret, other_secret);
         assert_ne!(info.id, other.id);
 
         let found = s.token(&secret).await.unwrap().unwrap();
         assert_eq!((found.id.as_str(), found.name.as_str(), &found.scopes, &found.dirs), (info.id.as_str(), "ci", &info.scopes, &info.dirs));
-        assert_eq!(s.token(&other_secret).await.unwrap().unwrap().dirs, Vec::<String>::new());
+        assert_eq!(found.targets, ["prod"]);
+        let other_found = s.token(&other_secret).await.unwrap().unwrap();
+        assert_eq!((other_found.dirs.len(), other_found.targets.len()), (0, 0));
         assert!(s.token("strata_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await.unwrap().is_none());
         assert!(s.token("").await.unwrap().is_none());
         assert!(s.token(&info.id).await.unwrap().is_none());
@@ -755,7 +757,7 @@ fn futures_are_send(s: Store, d: BlobDigest, m: Manifest, p: Page, n: NewDeploym
     send(s.dirs(None, &p));
     send(s.add_deployment(&n));
     send(s.deployments(&f, &p));
-    send(s.create_token("n", &[], &[]));
+    send(s.create_token("n", &[], &[], &[]));
     send(s.token("x"));
     send(s.revoke_token("x"));
 }

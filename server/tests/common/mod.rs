@@ -231,9 +231,18 @@ impl Server {
 
     /// A new token with `scopes`, limited to `dirs` (all if empty).
     pub fn token_for(&self, scopes: &str, dirs: &[&str]) -> String {
+        self.token_limited(scopes, dirs, &[])
+    }
+
+    /// A new token with `scopes`, limited to `dirs` and hook `targets`
+    /// (all if empty).
+    pub fn token_limited(&self, scopes: &str, dirs: &[&str], targets: &[&str]) -> String {
         let mut args = vec!["token", "create", "--scope", scopes, "--name", "test"];
         for d in dirs {
             args.extend(["--dir", d]);
+        }
+        for t in targets {
+            args.extend(["--target", t]);
         }
         let out = self.command(&args);
         assert!(
