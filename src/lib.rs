@@ -46,6 +46,7 @@
 pub mod dir;
 pub mod directive;
 pub mod error;
+pub mod hook;
 mod json;
 pub mod lex;
 pub mod plan;

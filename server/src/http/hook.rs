@@ -16,12 +16,13 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use strata::dir::Directory;
-use strata::plan::{DbState, ExecOrder, PlanError, PlanOptions, TxMode};
+use strata::hook::{ApplyRequest, OptionError, PlanRequest};
+use strata::plan::{DbState, PlanError};
 use strata::registry::{check_name, BlobDigest, DeploymentSummary, NameKind};
 use strata::report::{Report, ReportBody};
 
@@ -33,6 +34,14 @@ pub struct HookFailure(Box<Response>);
 impl From<ApiError> for HookFailure {
     fn from(e: ApiError) -> HookFailure {
         HookFailure(Box::new(e.into_response()))
+    }
+}
+
+/// The core's check of a request's options ([`strata::hook::Options::plan_options`]):
+/// a 400 `invalid-option` naming the option.
+impl From<OptionError> for HookFailure {
+    fn from(e: OptionError) -> HookFailure {
+        ApiError::bad_request("invalid-option", e.message, &e.hint).into()
     }
 }
 
@@ -181,61 +190,6 @@ pub async fn revisions(
     Ok(json(StatusCode::OK, &Revisions { target: t.name(), dialect: t.dialect().as_str(), state: &state }))
 }
 
-/// The options of a plan or an apply: the core's [`PlanOptions`], with
-/// the flag values as text.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct OptionsIn {
-    baseline: Option<String>,
-    #[serde(default)]
-    allow_dirty: bool,
-    exec_order: Option<String>,
-    to_version: Option<String>,
-    amount: Option<u64>,
-    tx_mode: Option<String>,
-}
-
-impl OptionsIn {
-    /// The core's options, or a 400 `invalid-option` naming the option.
-    pub(super) fn plan_options(self) -> Result<PlanOptions, ApiError> {
-        let bad = |what: &str, e: PlanError| {
-            ApiError::bad_request("invalid-option", format!("options.{what}: {e}"), &e.hint())
-        };
-        let exec_order = match self.exec_order.as_deref() {
-            None => ExecOrder::default(),
-            Some(s) => ExecOrder::parse(s).map_err(|e| bad("execOrder", e))?,
-        };
-        let tx_mode = match self.tx_mode.as_deref() {
-            None => TxMode::default(),
-            Some(s) => TxMode::parse(s).map_err(|e| bad("txMode", e))?,
-        };
-        for (what, v) in [("baseline", &self.baseline), ("toVersion", &self.to_version)] {
-            if v.as_deref() == Some("") {
-                return Err(ApiError::bad_request(
-                    "invalid-option",
-                    format!("options.{what} is empty"),
-                    &format!("give a migration version (e.g. \"20240101000000\"), or leave {what} out"),
-                ));
-            }
-        }
-        if self.amount == Some(0) {
-            return Err(ApiError::bad_request(
-                "invalid-option",
-                "options.amount is 0",
-                "give the number of pending files to run (at least 1), or leave amount out for all of them",
-            ));
-        }
-        Ok(PlanOptions {
-            baseline: self.baseline,
-            allow_dirty: self.allow_dirty,
-            exec_order,
-            to_version: self.to_version,
-            amount: self.amount,
-            tx_mode,
-        })
-    }
-}
-
 /// Loads version `tag` or `version` of `dir` from the server's own
 /// storage and verifies it (every blob against its digest, the directory
 /// against its `atlas.sum`: the core's `Manifest::assemble`), split with
@@ -286,16 +240,6 @@ fn plan_refused(target: &Target, e: &PlanError) -> HookFailure {
         &e.hint(),
         serde_json::json!({ "planError": e }),
     )
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlanRequest {
-    dir: String,
-    tag: Option<String>,
-    version: Option<String>,
-    #[serde(default)]
-    options: OptionsIn,
 }
 
 /// `POST /hook/v1/targets/{t}/plan` (scope `read` on the directory): the
@@ -384,18 +328,6 @@ impl Drop for Slot {
     fn drop(&mut self) {
         self.runs.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.target);
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ApplyRequest {
-    dir: String,
-    version: String,
-    plan_digest: String,
-    #[serde(default)]
-    options: OptionsIn,
-    #[serde(default)]
-    dry_run: bool,
 }
 
 /// What the apply task tells the handler.
