@@ -115,34 +115,8 @@ impl fmt::Display for HookError {
 
 impl std::error::Error for HookError {}
 
-/// A statement of a failure.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StatementRef {
-    /// Its 1-based number in the file.
-    pub index: usize,
-    /// The 1-based line it starts on.
-    pub line: usize,
-    /// Atlas's byte position of the statement in the file.
-    pub pos: usize,
-    /// Its text.
-    pub text: String,
-}
-
-/// Why a run stopped.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Failure {
-    /// The file being run, if one was.
-    pub file: Option<String>,
-    /// The failing statement, when a statement failed.
-    pub statement: Option<StatementRef>,
-    /// The database's message (or the step's error).
-    pub message: String,
-    /// The error the run ended with, Atlas's text (`sql/migrate: executing
-    /// statement "…" from version "…": …`).
-    pub error: String,
-}
+/// Why a run stopped, and its statement: the core's protocol types.
+pub use strata::hook::{Failure, StatementRef};
 
 /// The result of an apply that ran (successfully or not).
 #[derive(Clone, Debug, PartialEq, Eq)]
