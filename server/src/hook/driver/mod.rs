@@ -386,10 +386,17 @@ async fn run<C: Conn>(
     let mut current: Option<(usize, Instant)> = None;
     let mut failed: Option<(usize, usize, String)> = None;
     let mut last_err: Option<String> = None;
+    // A statement's `statementDone`, held until the step after it (Atlas's
+    // revision row for it) has run: a client that sees the event knows the
+    // row was written, so after a crash the run resumes after it.
+    let mut done: Option<Event> = None;
     loop {
         // A dry run's report lists the files, but nothing starts.
         let started = if opts.dry_run { 0 } else { ex.report().applied.len() };
         if current.map_or(started > 0, |(i, _)| started > i + 1) {
+            if let Some(e) = done.take() {
+                on_event(&e);
+            }
             if let Some((i, t)) = current {
                 on_event(&Event::FileDone { file: plan.files[i].name.clone(), duration_ns: nanos(t) });
             }
@@ -414,10 +421,13 @@ async fn run<C: Conn>(
             Step::Execute { file, statement, sql } => (c.exec(sql).await, Some((file, statement))),
         };
         let took = nanos(t);
+        if let Some(e) = done.take() {
+            on_event(&e);
+        }
         match (&outcome, executed) {
             (Ok(()), Some((f, s))) => {
                 let st = &plan.files[f].statements[s];
-                on_event(&Event::StatementDone {
+                done = Some(Event::StatementDone {
                     file: plan.files[f].name.clone(),
                     statement: s + 1,
                     line: st.line,
@@ -429,6 +439,9 @@ async fn run<C: Conn>(
             (Ok(()), None) => {}
         }
         ex.record(outcome.map_or_else(Outcome::Err, |()| Outcome::Ok), now());
+    }
+    if let Some(e) = done.take() {
+        on_event(&e);
     }
     let failure = ex.error().map(|error| failure(&plan, ex.report(), failed, last_err, error));
     if let (Some((i, t)), None) = (current, &failure) {
