@@ -262,10 +262,24 @@ impl<'de> de::Deserializer<'de> for Value<'_> {
         }
     }
 
+    /// A string is a unit variant (`"succeeded"`), as serde_json reads it.
+    /// Anything else fails with serde's "invalid type … expected enum".
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Error> {
+        match self {
+            Value::Str(s) => v.visit_enum(de::value::CowStrDeserializer::<Error>::new(s)),
+            other => other.deserialize_any(v),
+        }
+    }
+
     forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
+        tuple_struct map struct identifier ignored_any
     }
 }
 
@@ -274,6 +288,18 @@ mod tests {
     use super::*;
     use crate::plan::Revision;
     use serde::Deserialize;
+
+    #[test]
+    fn strings_are_unit_variants() {
+        use crate::registry::DeploymentStatus;
+        let read = |t: &str| Vec::<DeploymentStatus>::deserialize(parse(t).unwrap());
+        assert_eq!(
+            read(r#"["succeeded","dry-run"]"#).unwrap(),
+            [DeploymentStatus::Succeeded, DeploymentStatus::DryRun]
+        );
+        assert!(read(r#"["nope"]"#).unwrap_err().to_string().contains("unknown variant `nope`"));
+        assert!(read("[1]").unwrap_err().to_string().contains("expected"));
+    }
 
     fn rows(text: &str) -> Result<Vec<Revision>, ()> {
         Vec::<Revision>::deserialize(parse(text).map_err(|_| ())?).map_err(|_| ())

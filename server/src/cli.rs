@@ -108,6 +108,13 @@ struct ServeArgs {
     /// (`STRATA_TARGET_<NAME>=URL` variables add more).
     #[arg(long, env = "STRATA_TARGETS")]
     targets: Option<PathBuf>,
+    /// A registry (base URL) the hook fetches directory versions from and
+    /// records deployments to, instead of this server's own storage.
+    #[arg(long, env = "STRATA_REGISTRY")]
+    registry: Option<String>,
+    /// The token this server uses with `--registry` (scopes read, report).
+    #[arg(long, env = "STRATA_REGISTRY_TOKEN", hide_env_values = true)]
+    registry_token: Option<String>,
     /// Log lines on stderr as text or JSON (RUST_LOG filters them).
     #[arg(long, env = "STRATA_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -239,8 +246,21 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     for t in targets.iter() {
         tracing::info!(target = t.name(), dialect = t.dialect().as_str(), url = %t.redacted_url(), "hook target");
     }
+    let remote = match &a.registry {
+        Some(url) => {
+            let r = crate::remote::connect(url, a.registry_token.as_deref())
+                .map_err(|e| format!("--registry {url:?}: {}; {}", e.message, e.hint))?;
+            tracing::info!(registry = %crate::store::redact(url), "the hook fetches versions from a remote registry");
+            Some(std::sync::Arc::new(r))
+        }
+        None if a.registry_token.is_some() => {
+            return Err("--registry-token without --registry: give the registry's URL too".into())
+        }
+        None => None,
+    };
     let config = Config {
         targets,
+        remote,
         limits: Limits { max_blob_size: a.max_blob_size, max_files: a.max_files },
         max_body: a.max_body,
         max_version_size: a.max_version_size,

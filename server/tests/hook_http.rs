@@ -497,3 +497,55 @@ async fn lock_held_by_another_process() {
     let ev = events(&apply(s, Some(&deploy), "local", &body).await);
     assert_eq!(ev.last().unwrap()["deployment"]["status"], "succeeded");
 }
+
+/// `--registry`: the hook fetches versions from another registry and
+/// records its deployments there.
+#[tokio::test]
+async fn versions_from_a_remote_registry() {
+    let central = Server::start().await;
+    let version = push(&central, "app", &files()).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let targets = tmp.path().join("targets.toml");
+    std::fs::write(&targets, format!("[targets.local]\nurl = \"sqlite://{}\"\n", tmp.path().join("app.db").display()))
+        .unwrap();
+    let start = |token: String| {
+        let (url, targets, tmp) = (central.url.clone(), targets.clone(), tmp.path().to_path_buf());
+        async move {
+            Server::start_with_env(
+                &["--targets", targets.to_str().unwrap(), "--registry", &url],
+                &[("STRATA_REGISTRY_TOKEN", token.as_str()), ("TMPDIR", tmp.to_str().unwrap())],
+            )
+            .await
+        }
+    };
+    let hook = start(central.token_for("read,report", &["app"])).await;
+    let deploy = hook.token("read,deploy");
+
+    // The plan is of the central registry's version (the hook's own
+    // storage has no directory at all).
+    let (v, digest) = preview(&hook, &deploy, "local", json!({})).await;
+    assert_eq!(v, version);
+    hook.get("/v1/dirs/app/tags/latest", Some(&deploy)).await.error(404, "tag-not-found");
+    let r = hook.post_json("/hook/v1/targets/local/plan", Some(&deploy), &json!({"dir": "app", "tag": "nope"})).await;
+    let e = r.error(404, "tag-not-found");
+    assert!(e["message"].as_str().unwrap().contains("nope"), "{e}");
+
+    // The apply's report is recorded in the central registry.
+    let ev =
+        events(&apply(&hook, Some(&deploy), "local", &json!({"dir": "app", "version": v, "planDigest": digest})).await);
+    let fin = ev.last().unwrap();
+    assert_eq!(fin["deployment"]["status"], "succeeded", "{fin}");
+    let id = fin["deployment"]["id"].as_str().unwrap();
+    let d = central.get(&format!("/v1/deployments/{id}"), Some(&central.token("read"))).await;
+    assert_eq!(d.status, 200, "{}", d.text());
+    assert_eq!((d.json()["target"].as_str(), d.json()["version"].as_str()), (Some("local"), Some(version.as_str())));
+    hook.get(&format!("/v1/deployments/{id}"), Some(&deploy)).await.error(404, "deployment-not-found");
+    assert_eq!(revisions(&hook, &deploy, "local").await.len(), 2);
+
+    // A token the registry refuses is the operator's problem: 502.
+    let refused = start("strata_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()).await;
+    let t = refused.token("read");
+    let r = refused.post_json("/hook/v1/targets/local/plan", Some(&t), &json!({"dir": "app", "tag": "latest"})).await;
+    let e = r.error(502, "registry-refused");
+    assert!(e["hint"].as_str().unwrap().contains("--registry-token"), "{e}");
+}

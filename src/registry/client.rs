@@ -201,6 +201,16 @@ pub struct TagMove {
     pub previous: Option<BlobDigest>,
 }
 
+/// A deployment the registry recorded ([`Client::record_deployment`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedDeployment {
+    /// Its id (`dep_…`), for `GET /v1/deployments/{id}`.
+    pub id: String,
+    /// The status the registry read from the report.
+    pub status: super::DeploymentStatus,
+}
+
 /// A tag of a directory, as listed by [`Client::tags`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -593,6 +603,31 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
             TagCondition::Absent => headers.push(("if-none-match", "*".into())),
         }
         self.call(Method::Put, &format!("dirs/{dir}/tags/{tag}"), headers, Some(json_body(&Body { version })))
+            .await?
+            .expect(&[200, 201])?
+            .json()
+    }
+
+    /// Records a `strata.report/v1` document (`report`, JSON text, sent
+    /// as is) as a deployment of version `version` of `dir` on `target`
+    /// (`POST /v1/dirs/{dir}/deployments`, scope `report`).
+    pub async fn record_deployment(
+        &self,
+        dir: &str,
+        target: &str,
+        version: Option<&BlobDigest>,
+        report: &str,
+    ) -> Result<RecordedDeployment, RegistryError> {
+        check_name(NameKind::Directory, dir)?;
+        check_name(NameKind::Target, target)?;
+        let head = json_body(&serde_json::json!({ "target": target, "version": version }));
+        // `{"target":…,"version":…}` + `,"report":` + the document + `}`.
+        let mut body = Vec::with_capacity(head.len() + report.len() + 12);
+        body.extend_from_slice(&head[..head.len().saturating_sub(1)]);
+        body.extend_from_slice(b",\"report\":");
+        body.extend_from_slice(report.as_bytes());
+        body.push(b'}');
+        self.call(Method::Post, &format!("dirs/{dir}/deployments"), json_headers(), Some(body))
             .await?
             .expect(&[200, 201])?
             .json()

@@ -191,9 +191,10 @@ pub async fn revisions(
 }
 
 /// Loads version `tag` or `version` of `dir` from the server's own
-/// storage and verifies it (every blob against its digest, the directory
-/// against its `atlas.sum`: the core's `Manifest::assemble`), split with
-/// the target's dialect. A checksum failure is a 4xx naming the file.
+/// storage, or from the remote registry (`--registry`) when there is one,
+/// and verifies it (every blob against its digest, the directory against
+/// its `atlas.sum`: the core's `Manifest::assemble`), split with the
+/// target's dialect. A checksum failure is a 4xx naming the file.
 pub(super) async fn load_version(
     app: &App,
     dir: &str,
@@ -201,6 +202,17 @@ pub(super) async fn load_version(
     version: Option<&str>,
     target: &Target,
 ) -> Result<(BlobDigest, Directory), HookFailure> {
+    if let Some(remote) = &app.config.remote {
+        let reference = match (tag, version) {
+            (Some(r), None) | (None, Some(r)) => r,
+            _ => return Err(one_reference()),
+        };
+        let fetched = remote.fetch(dir, reference, target.dialect().lex(), |_| {}).await.map_err(|e| {
+            tracing::warn!(dir, reference, code = %e.code, error = %e.message, "hook: fetching from the registry failed");
+            remote_failure(e)
+        })?;
+        return Ok((fetched.version, fetched.directory));
+    }
     let digest = match (tag, version) {
         (Some(tag), None) => {
             check_name(NameKind::Tag, tag).map_err(ApiError::from)?;
@@ -210,14 +222,7 @@ pub(super) async fn load_version(
             }
         }
         (None, Some(v)) => BlobDigest::parse(v).map_err(ApiError::from)?,
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid-request",
-                "name the directory version with exactly one of \"tag\" and \"version\"",
-                "send {\"dir\": \"app\", \"tag\": \"latest\"} or {\"dir\": \"app\", \"version\": \"sha256:…\"}",
-            )
-            .into())
-        }
+        _ => return Err(one_reference()),
     };
     let Some(manifest) = app.store.version(dir, &digest).await.map_err(ApiError::from)? else {
         return Err(version_not_found(dir, &digest).into());
@@ -228,6 +233,43 @@ pub(super) async fn load_version(
         ApiError::from_registry(e)
     })?;
     Ok((digest, directory))
+}
+
+/// A 400: a request must name a tag or a version, not both.
+fn one_reference() -> HookFailure {
+    ApiError::bad_request(
+        "invalid-request",
+        "name the directory version with exactly one of \"tag\" and \"version\"",
+        "send {\"dir\": \"app\", \"tag\": \"latest\"} or {\"dir\": \"app\", \"version\": \"sha256:…\"}",
+    )
+    .into()
+}
+
+/// A failure of the remote registry (`--registry`) as this server's
+/// answer: its "not found" as a 404 and a damaged version as a 4xx naming
+/// the file, as for local storage; its refusal of this server's token, or
+/// no answer, as a 502 for the operator.
+fn remote_failure(e: strata::registry::RegistryError) -> HookFailure {
+    match e.code.as_str() {
+        "tag-not-found" | "version-not-found" | "dir-not-found" => {
+            ApiError::not_found(&e.code, e.message, &e.hint).into()
+        }
+        "unauthorized" | "forbidden" => failure(
+            StatusCode::BAD_GATEWAY,
+            "registry-refused",
+            &format!("the registry refused this server's token: {}", e.message),
+            "the server's operator must give --registry-token a token with the read and report scopes for this directory",
+            serde_json::Value::Null,
+        ),
+        "request-failed" | "invalid-response" | "storage" | "internal" => failure(
+            StatusCode::BAD_GATEWAY,
+            "registry-unreachable",
+            &format!("the registry did not answer as expected: {}", e.message),
+            "retry; if it persists, the server's operator must check --registry",
+            serde_json::Value::Null,
+        ),
+        _ => ApiError::from_registry(e).into(),
+    }
 }
 
 /// A planning refusal (Atlas's errors: not clean, out of order, …): 409
@@ -511,12 +553,17 @@ async fn record(
     let stored = async {
         let summary = DeploymentSummary::of(report).map_err(|e| e.message)?;
         let text = serde_json::to_string(report).map_err(|e| e.to_string())?;
+        if let Some(remote) = &app.config.remote {
+            // The registry assigns the id.
+            let r = remote.record_deployment(dir, t.name(), Some(&version), &text).await.map_err(|e| e.message)?;
+            return Ok::<_, String>((r.id, r.status));
+        }
         let d = NewDeployment::new(dir, t.name(), Some(version), summary, by, text);
         app.store.add_deployment_as(id, &d).await.map_err(|e| e.to_string())?;
-        Ok::<_, String>(d.status)
+        Ok((id.to_string(), d.status))
     };
     match stored.await {
-        Ok(status) => {
+        Ok((id, status)) => {
             app.metrics.deployments_recorded.fetch_add(1, Relaxed);
             tracing::info!(dir, target = t.name(), id, status = status.as_str(), "hook: deployment recorded");
             serde_json::json!({ "id": id, "status": status })

@@ -52,6 +52,9 @@ pub struct Config {
     pub verify_concurrency: usize,
     /// The databases the hook (`/hook/v1`) may apply to.
     pub targets: crate::hook::Targets,
+    /// The registry the hook fetches versions from and records
+    /// deployments to (`--registry`); `None`: this server's storage.
+    pub remote: Option<Arc<crate::remote::RemoteRegistry>>,
 }
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             verify_concurrency: 2,
             targets: crate::hook::Targets::default(),
+            remote: None,
         }
     }
 }
