@@ -11,6 +11,9 @@
 //! statement that follows runs. A `CREATE TABLE` run twice would fail the
 //! resumed apply, so success shows that nothing ran twice.
 //!
+//! Also: SIGTERM during an apply waits for it, and a client that goes
+//! away does not stop it.
+//!
 //! PostgreSQL runs when `STRATA_TEST_METADATA` (an admin URL) is set, as
 //! in `make test-scale`; otherwise those tests print a note and pass.
 
@@ -311,4 +314,58 @@ async fn postgres_reruns_a_rolled_back_file() {
     if let Some(pg) = pg_databases("postgres_reruns_a_rolled_back_file").await {
         crash_and_resume(Db::Postgres, false, Some(pg)).await;
     }
+}
+
+/// SIGTERM during an apply: the server finishes the run, streams its last
+/// events, records it, and only then exits.
+#[tokio::test]
+async fn sigterm_waits_for_a_running_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = start(tmp.path(), None).await;
+    push(&s, &files(Db::Sqlite, false)).await;
+    let deploy = s.token("read,deploy");
+    let (body, _) = preview(&s, &deploy).await;
+    let mut r = start_apply(&s, &deploy, &body).await;
+    let first = read_events(&mut r, |e| e["type"] == "statementDone" && e["file"] == "20240102000000_long.sql").await;
+    assert!(s.terminate().success(), "{}", s.log());
+    let rest = read_events(&mut r, |_| false).await;
+    let fin = rest.last().unwrap_or_else(|| panic!("no event after SIGTERM: {first:?}"));
+    assert_eq!(fin["type"], "finished", "{rest:?}");
+    assert_eq!(fin["deployment"]["status"], "succeeded", "{fin}");
+
+    s.restart();
+    let read = s.token("read");
+    let rows = revisions(&s, &read).await;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows.iter().all(|r| r["applied"] == r["total"] && r["error"] == ""), "{rows:?}");
+    let list = s.get("/v1/deployments?dir=app", Some(&read)).await.json();
+    assert_eq!(list["items"][0]["status"], "succeeded", "{list}");
+}
+
+/// A client that goes away in the middle of an apply does not stop it:
+/// the run finishes and is recorded.
+#[tokio::test]
+async fn a_client_that_disconnects_does_not_stop_the_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = start(tmp.path(), None).await;
+    push(&s, &files(Db::Sqlite, false)).await;
+    let deploy = s.token("read,deploy");
+    let (body, _) = preview(&s, &deploy).await;
+    let mut r = start_apply(&s, &deploy, &body).await;
+    read_events(&mut r, |e| e["type"] == "statementDone" && e["file"] == "20240102000000_long.sql").await;
+    drop(r);
+
+    let read = s.token("read");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let list = loop {
+        let list = s.get("/v1/deployments?dir=app", Some(&read)).await.json();
+        if !list["items"].as_array().unwrap().is_empty() || Instant::now() > deadline {
+            break list;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(list["items"][0]["status"], "succeeded", "{list}");
+    let rows = revisions(&s, &read).await;
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows.iter().all(|r| r["applied"] == r["total"]), "{rows:?}");
 }
