@@ -104,6 +104,11 @@ impl Decoder {
         self.finished.is_some()
     }
 
+    /// The `finished` event's report and deployment, once it arrived.
+    pub fn finished(&self) -> Option<&Finished> {
+        self.finished.as_ref()
+    }
+
     /// One complete line (without its `\n`).
     fn line(&mut self, line: &[u8]) -> Result<Option<Event>, Box<Error>> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::plan::{ExecOrder, TxMode};
+use crate::registry::client::HttpResponse;
 
 #[test]
 fn options_are_checked_naming_the_option() {
@@ -198,4 +199,49 @@ fn a_line_that_is_not_an_event_is_named_and_sticky() {
     let long = format!("{}\n", "x".repeat(500));
     let e = Decoder::new().feed(long.as_bytes()).unwrap_err();
     assert_eq!(e.detail.unwrap().chars().count(), 121);
+}
+
+#[test]
+fn client_requests_and_refusals() {
+    assert_eq!(Client::new("ftp://x").unwrap_err().code, "invalid-url");
+    assert_eq!(Client::new("http://h/hook/v1").unwrap_err().code, "invalid-url");
+    assert_eq!(Client::new("http://h").unwrap().with_token("a b").unwrap_err().code, "invalid-token");
+    let c = Client::new("http://127.0.0.1:8080/").unwrap().with_token("tok").unwrap();
+    let r = c.targets();
+    assert_eq!((r.method.as_str(), r.url.as_str()), ("GET", "http://127.0.0.1:8080/hook/v1/targets"));
+    assert_eq!(r.headers, vec![("authorization", "Bearer tok".to_string())]);
+    assert_eq!(c.revisions("prod").unwrap().url, "http://127.0.0.1:8080/hook/v1/targets/prod/revisions");
+    assert_eq!(c.revisions("a/b").unwrap_err().code, "invalid-name");
+    let plan = PlanRequest { dir: "app".into(), tag: Some("latest".into()), ..PlanRequest::default() };
+    let r = c.plan("prod", &plan).unwrap();
+    assert_eq!(r.body.as_deref(), Some(&br#"{"dir":"app","tag":"latest","options":{}}"#[..]));
+    assert!(r.headers.contains(&("content-type", "application/json".to_string())));
+    let both = PlanRequest { version: Some("sha256:x".into()), ..plan.clone() };
+    assert_eq!(c.plan("prod", &both).unwrap_err().code, "invalid-request");
+    let bad = PlanRequest { options: Options { amount: Some(0), ..Options::default() }, ..plan };
+    let e = c.plan("prod", &bad).unwrap_err();
+    assert_eq!((e.code.as_str(), e.message.as_str()), ("invalid-option", "options.amount is 0"));
+    let apply = ApplyRequest { dir: "app".into(), version: "v".into(), plan_digest: "d".into(), ..Default::default() };
+    assert_eq!(c.apply("prod", &apply).unwrap().url, "http://127.0.0.1:8080/hook/v1/targets/prod/apply");
+
+    // The server's error keeps its fields.
+    let r = c.targets();
+    let body = br#"{"code":"stale-plan","message":"m","hint":"h","expected":"sha256:a","actual":"sha256:b"}"#;
+    let e = Client::refused(&r, 409, body);
+    assert_eq!((e.code.as_str(), e.message.as_str(), e.hint.as_str(), e.status), ("stale-plan", "m", "h", Some(409)));
+    assert_eq!(e.extra["expected"], "sha256:a");
+    let js = serde_json::to_value(&e).unwrap();
+    assert_eq!((js["status"].as_u64(), js["actual"].as_str()), (Some(409), Some("sha256:b")));
+    // A body that is not one: what the status says, with the start of the body.
+    let e = Client::refused(&r, 502, b"<html>Bad gateway</html>");
+    assert_eq!(e.code, "server-error");
+    assert_eq!(e.message, "GET http://127.0.0.1:8080/hook/v1/targets answered 502: <html>Bad gateway</html>");
+    let e = Client::refused(&r, 403, b"");
+    assert_eq!((e.code.as_str(), e.status), ("forbidden", Some(403)));
+    let ok = HttpResponse { status: 200, headers: vec![], body: br#"{"items":[]}"#.to_vec() };
+    assert_eq!(Client::json(&r, &ok).unwrap()["items"], serde_json::json!([]));
+    let e = Client::json(&r, &HttpResponse { body: b"nope".to_vec(), ..ok }).unwrap_err();
+    assert_eq!(e.code, "invalid-response");
+    let e = Client::failed(&r, crate::registry::client::TransportError::new("connect ECONNREFUSED"));
+    assert_eq!(e.message, "GET http://127.0.0.1:8080/hook/v1/targets: connect ECONNREFUSED");
 }
