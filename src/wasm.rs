@@ -17,6 +17,10 @@ use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
+// The global `fetch`, for the `Registry` and `Hook` classes.
+mod fetch;
+// The `Hook` class: the server hook's client over `fetch`.
+mod hook;
 // The `Registry` class: the core's registry client over `fetch`.
 mod registry;
 

@@ -1,24 +1,14 @@
 //! The JavaScript `Registry` class: the core's registry client
 //! (`strata::registry::client`) over the runtime's `fetch`.
 //!
-//! The transport builds requests and reads responses with gloo-net and
-//! calls the global `fetch` function (not `window.fetch`), as gloo-net
-//! does, so it works in browsers, in Node 20 (undici's global `fetch`) and
-//! in workerd, whose globals are neither a `Window` nor a
-//! `WorkerGlobalScope`. The tests run it in all three. The call itself is
-//! ours: gloo-net's `send` keeps only `TypeError: fetch failed` of a
-//! failure, while Node puts the reason (`connect ECONNREFUSED …`, a DNS
-//! error) in the error's `cause`.
+//! The transport is the global `fetch` (`super::fetch`).
 
 use super::{parse_dialect, throw, to_js, Directory};
 use crate::error::Error;
 use crate::lex::Dialect;
-use crate::registry::client::{
-    Client, HttpRequest, HttpResponse, MemoryCache, Method, Progress, Transport, TransportError,
-};
+use crate::registry::client::{Client, HttpRequest, HttpResponse, MemoryCache, Progress, Transport, TransportError};
 use crate::registry::RegistryError;
-use gloo_net::http::RequestBuilder;
-use js_sys::{Array, Function, Reflect, Uint8Array};
+use js_sys::{Array, Function, Reflect};
 use serde::Serialize;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -140,64 +130,15 @@ extern "C" {
     pub type RegistryStats;
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// The global `fetch`, whatever the global object is.
-    #[wasm_bindgen(js_name = fetch, catch)]
-    fn global_fetch(request: &web_sys::Request) -> Result<js_sys::Promise, JsValue>;
-}
-
 /// The transport: the global `fetch`.
 struct Fetch;
 
-/// `String(error)` and the messages of its `cause` chain.
-fn fetch_failure(e: JsValue) -> TransportError {
-    let mut message = match e.dyn_ref::<js_sys::Error>() {
-        Some(err) => String::from(err.to_string()),
-        None => e.as_string().unwrap_or_else(|| format!("{e:?}")),
-    };
-    let mut cause = e;
-    for _ in 0..4 {
-        cause = Reflect::get(&cause, &"cause".into()).unwrap_or_default();
-        if !cause.is_object() {
-            break;
-        }
-        let m = Reflect::get(&cause, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
-        if !m.is_empty() && !message.contains(&m) {
-            message = format!("{message}: {m}");
-        }
-    }
-    TransportError { message, hint: Some(FETCH_HINT.into()) }
-}
-
-const FETCH_HINT: &str = "check the registry URL and that the registry is running and reachable; \
-    a page in a browser also needs the registry to allow its origin (strata-server serve --cors-origin)";
-
 impl Transport for Fetch {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let failed = |e: gloo_net::Error| TransportError { message: e.to_string(), hint: Some(FETCH_HINT.into()) };
-        let mut builder = RequestBuilder::new(&request.url).method(match request.method {
-            Method::Get => gloo_net::http::Method::GET,
-            Method::Put => gloo_net::http::Method::PUT,
-            Method::Post => gloo_net::http::Method::POST,
-        });
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        let built = match &request.body {
-            Some(body) => builder.body(Uint8Array::from(&body[..])),
-            None => builder.build(),
-        };
-        let request = web_sys::Request::from(built.map_err(failed)?);
-        let promise = global_fetch(&request).map_err(fetch_failure)?;
-        let response = wasm_bindgen_futures::JsFuture::from(promise).await.map_err(fetch_failure)?;
-        let response = response
-            .dyn_into::<web_sys::Response>()
-            .map_err(|v| TransportError::new(format!("fetch resolved to {v:?}, not a Response")))?;
-        let response = gloo_net::http::Response::from(response);
+        let response = gloo_net::http::Response::from(super::fetch::send(&request).await?);
         let status = response.status();
         let headers = response.headers().entries().collect();
-        let body = response.binary().await.map_err(failed)?;
+        let body = response.binary().await.map_err(super::fetch::failed)?;
         Ok(HttpResponse { status, headers, body })
     }
 }
