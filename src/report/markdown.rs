@@ -1,5 +1,6 @@
 //! A plan as GitHub-flavoured Markdown, for a pull request comment.
 
+use super::html_escape;
 use crate::plan::Plan;
 use std::fmt::Write;
 
@@ -34,22 +35,6 @@ pub(crate) fn md_code_span(s: &str) -> String {
     let fence = "`".repeat(longest + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
     format!("{fence}{pad}{s}{pad}{fence}")
-}
-
-/// Text for HTML: `&`, `<`, `>`, `"` and `'` as entities.
-pub(crate) fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// A fenced code block that no backtick run inside `code` can close.

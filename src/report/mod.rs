@@ -8,12 +8,15 @@
 //! * [`apply_text`], [`status_text`] and [`set_text`] print exactly what
 //!   Atlas prints (spec §6.9, §6.11, §6.12, colours off); [`plan_text`]
 //!   prints a plan in the same style; [`plan_markdown`] writes a plan for a
-//!   pull request.
+//!   pull request; [`plan_html`], [`apply_html`] and [`report_page`] render
+//!   escaped HTML for the viewer and for report files.
 
+mod html;
 mod markdown;
 mod text;
 mod time;
 
+pub use html::{apply_html, highlight_sql, html_escape, plan_html, report_page};
 pub use markdown::plan_markdown;
 pub use text::{apply_text, plan_text, set_text, status_text};
 pub use time::{go_duration, parse_rfc3339, rfc3339};
