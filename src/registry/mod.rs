@@ -20,10 +20,12 @@
 
 pub mod client;
 mod deploy;
+mod diff;
 mod names;
 
 pub use client::Client;
 pub use deploy::{DeploymentStatus, DeploymentSummary};
+pub use diff::{ChangedFile, VersionDiff};
 pub use names::{check_name, NameKind, MAX_NAME_LEN};
 
 use crate::dir::{check_entry_name, DirOptions, Directory};
