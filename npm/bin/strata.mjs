@@ -8,12 +8,13 @@
 //
 // push, pull and tags talk to a registry (docs/protocol.md) through the
 // core's client (the Registry class): the URL from --registry or
-// STRATA_REGISTRY, the token from STRATA_TOKEN.
+// STRATA_REGISTRY, the token from STRATA_TOKEN. status --hook and apply
+// talk to a server's deployment hook through the Hook class.
 
 import { readdirSync, readFileSync, statSync, writeFileSync, renameSync, mkdirSync, rmSync, rmdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Directory, DirectoryBuilder, Registry, splitFile, isMigrationFile, sumFileName, plan, status } from "../node.mjs";
+import { Directory, DirectoryBuilder, Hook, Registry, splitFile, isMigrationFile, sumFileName, plan, status, renderReport } from "../node.mjs";
 
 const VERSION = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
@@ -28,6 +29,10 @@ Usage:
                                                 what 'atlas migrate apply' would run
   strata status --revisions FILE [--dir DIR] [--json]
                                                 where the database stands, like 'atlas migrate status'
+  strata status NAME[@TAG] --hook URL --target T [--json]
+                                                the same for a server's target and a pushed version
+  strata apply NAME[@TAG] --hook URL --target T [--yes] [--dry-run] [--json] [options]
+                                                preview, confirm and apply a version through the server's hook
 
   strata push --dir DIR --name NAME [--tag T]... [--json]
                                                 push a directory to a registry as a new version
@@ -38,8 +43,9 @@ Usage:
   strata help COMMAND, strata COMMAND --help    help for one command
   strata --version                              print the version
 
-Registry commands read the registry URL from --registry or STRATA_REGISTRY
-and the token from STRATA_TOKEN.
+Registry commands read the registry URL from --registry or STRATA_REGISTRY,
+hook commands the server URL from --hook; the token comes from --token or
+STRATA_TOKEN.
 
 Exit codes: 0 success, 1 failure, 2 usage error; plan and status exit 3
 when files are pending.
@@ -119,6 +125,7 @@ would refuse (checksum, database not clean, files out of order, a file the
 run would stop at), 2 usage error.
 `,
   status: `Usage: strata status --revisions FILE [--dir DIR] [--dialect D] [--json]
+       strata status NAME[@TAG] --hook URL --target T [--token TOKEN] [--json]
 
 Prints where a database stands against the migration directory, exactly as
 'atlas migrate status' does, from the rows of its atlas_schema_revisions
@@ -136,8 +143,51 @@ Options:
   --max-file-size SIZE   refuse files larger than SIZE (default 64m)
   -h, --help             show this help
 
+With --hook, the revisions are those of target T of the strata server at
+URL (GET /hook/v1/targets/T/revisions) and the directory is version TAG
+(default: latest; or NAME@sha256:...) of NAME fetched from the server's
+registry (or --registry URL), every byte verified.
+
+  --hook URL             the strata server's base URL
+  --target T             the target's name on the server
+  --token TOKEN          the token (scope read; default: $STRATA_TOKEN)
+  --registry URL         where to fetch NAME from (default: the --hook URL)
+
 Exit codes: 0 nothing pending (OK), 3 pending (PENDING), 1 error, 2 usage
 error.
+`,
+  apply: `Usage: strata apply NAME[@TAG] --hook URL --target T [--token TOKEN] [--yes] [--dry-run] [--json]
+                    [--baseline V] [--allow-dirty] [--exec-order O] [--to-version V]
+                    [--amount N] [--tx-mode M]
+
+Applies version TAG (default: latest; or NAME@sha256:...) of directory NAME
+to target T through the deployment hook of the strata server at URL:
+1. asks the server for the plan (POST /hook/v1/targets/T/plan) and shows it:
+   the files, their statements and transaction mode, and the plan digest;
+2. asks for confirmation on a terminal, unless --yes (without a terminal,
+   --yes is required);
+3. asks the server to apply exactly that plan (POST .../apply, naming the
+   digest): the server refuses, with nothing executed, if the database
+   moved on since the preview (stale plan) or another apply holds it;
+4. shows the progress (a bar per file on a terminal, lines otherwise) and
+   prints Atlas's 'migrate apply' log of the run.
+
+Options:
+  --hook URL             the strata server's base URL
+  --target T             the target's name on the server
+  --token TOKEN          the token (scopes read and deploy; default: $STRATA_TOKEN)
+  --yes                  do not ask for confirmation
+  --dry-run              compute the plan under the lock and report; execute
+                         and write nothing
+  --json                 print the report document with the deployment and
+                         its status on stdout (and nothing else)
+  --baseline V, --allow-dirty, --exec-order O, --to-version V, --amount N,
+  --tx-mode M            Atlas's 'migrate apply' options, as for 'strata plan'
+  -h, --help             show this help
+
+Exit codes: 0 applied (or nothing to apply), 1 failure (a statement failed,
+the server refused: stale plan, lock held, checksum, ...) or not confirmed,
+2 usage error.
 `,
   push: `Usage: strata push --dir DIR --name NAME [--tag T]... [--registry URL] [--json]
 
@@ -586,8 +636,252 @@ const registryCommands = {
   },
 };
 
+// --- Hook commands -------------------------------------------------------------
+
+const hookOptions = {
+  hook: { type: "string" },
+  target: { type: "string" },
+  token: { type: "string" },
+  json: { type: "boolean" },
+};
+
+/** Core errors about what the command line asked for: usage errors (exit 2). */
+const HOOK_USAGE_ERRORS = new Set([...NAME_ERRORS, "invalid-option", "invalid-request"]);
+
+/** A hook error thrown as a usage error when the command line caused it. */
+function hookError(e) {
+  if (HOOK_USAGE_ERRORS.has(e?.code) && e?.status === undefined) return new UsageError(`${e.message}; ${e.hint}`);
+  return e;
+}
+
+/** The Hook of --hook, --target and the token of --token or STRATA_TOKEN. */
+function openHook(values) {
+  if (!values.hook) throw new UsageError("--hook URL is required: the strata server's base URL (e.g. http://127.0.0.1:8080)");
+  if (!values.target) throw new UsageError("--target T is required: the target's name on the server (GET /hook/v1/targets lists them)");
+  const token = values.token || process.env.STRATA_TOKEN || undefined;
+  try {
+    return { hook: new Hook(values.hook, { token }), token };
+  } catch (e) {
+    throw hookError(e);
+  }
+}
+
+async function hookCall(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    throw hookError(e);
+  }
+}
+
+/** Atlas's 'migrate apply' flags, of plan and apply. */
+const applyFlags = {
+  baseline: { type: "string" },
+  "allow-dirty": { type: "boolean" },
+  "exec-order": { type: "string" },
+  "to-version": { type: "string" },
+  amount: { type: "string" },
+  "tx-mode": { type: "string" },
+};
+
+/** The --baseline ... --tx-mode flags as the core's options; usage errors for values it refuses. */
+function applyOptions(values) {
+  const opts = {};
+  const set = (key, v) => v !== undefined && (opts[key] = v);
+  set("baseline", values.baseline);
+  if (values["allow-dirty"]) opts.allowDirty = true;
+  set("execOrder", values["exec-order"]);
+  set("toVersion", values["to-version"]);
+  set("txMode", values["tx-mode"]);
+  if (values.amount !== undefined) {
+    if (!/^\d+$/.test(values.amount)) {
+      throw new UsageError(`invalid amount argument ${JSON.stringify(values.amount)} (invalid syntax). Omit the argument or pass a valid integer instead`);
+    }
+    opts.amount = Number(values.amount);
+  }
+  checkPlanOptions(opts);
+  return opts;
+}
+
+/** The plan request for NAME[@REF]: a tag, or a version digest. */
+function planRequest(name, ref, options) {
+  return ref.startsWith("sha256:") ? { dir: name, version: ref, options } : { dir: name, tag: ref, options };
+}
+
+/** Asks "question [y/N]" on the terminal; true for y or yes. */
+async function confirm(question) {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** The plan in short: each file with its statements and tx mode, and the digest. */
+function planSummary(doc, target) {
+  const p = doc.plan;
+  const lines = [];
+  if (p.baseline) lines.push(`Baseline: version ${p.baseline.version} will be recorded as applied`);
+  if (p.files.length === 0) {
+    lines.push(`${doc.directory} ${doc.version}: no migration files to execute on target ${target}`);
+    return lines.join("\n") + "\n";
+  }
+  const statements = (f) => f.statements.length - (f.skip ?? 0);
+  const total = p.files.reduce((n, f) => n + statements(f), 0);
+  lines.push(`Plan for target ${target}: ${doc.directory} ${doc.version}`);
+  lines.push(`  from version ${p.current ?? "(none)"} to ${p.target ?? p.files[p.files.length - 1].version}: ${plural(p.files.length, "file")}, ${plural(total, "statement")}`);
+  const width = Math.max(...p.files.map((f) => f.name.length));
+  for (const f of p.files) {
+    const resume = f.skip ? `, resumes after ${f.skip}` : "";
+    lines.push(`  ${f.name.padEnd(width)}  ${plural(statements(f), "statement")}  tx: ${f.txMode}${resume}`);
+  }
+  lines.push(`  digest ${p.digest}`);
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Shows the events of an apply on stderr: a bar per file on a terminal, one
+ * line per file otherwise.
+ */
+function applyProgress(tty) {
+  let file = null;
+  let failure = null;
+  const draw = (f) => {
+    const width = 24;
+    const fraction = f.total ? f.done / f.total : 1;
+    const full = Math.round(fraction * width);
+    err(`\r\x1b[K${f.name} [${"#".repeat(full)}${"-".repeat(width - full)}] ${f.done}/${f.total}`);
+  };
+  return {
+    get failure() {
+      return failure;
+    },
+    onEvent(e) {
+      switch (e.type) {
+        case "planned":
+          if (!tty) err(`applying ${plural(e.files.length, "file")} (${plural(e.statements, "statement")}) to target ${e.target}${e.dryRun ? " (dry run)" : ""}\n`);
+          break;
+        case "fileStarted":
+          file = { name: e.file, done: 0, total: e.statements, start: Date.now() };
+          if (tty) draw(file);
+          else err(`  ${e.file}: ${plural(e.statements, "statement")}${e.skip ? ` (resuming after ${e.skip})` : ""}\n`);
+          break;
+        case "statementDone":
+          if (file) {
+            file.done += 1;
+            if (tty) draw(file);
+          }
+          break;
+        case "fileDone":
+          if (tty) err(`\r\x1b[K${e.file}: ok (${(e.durationNs / 1e6).toFixed(1)}ms)\n`);
+          else err(`  ${e.file}: ok (${(e.durationNs / 1e6).toFixed(1)}ms)\n`);
+          file = null;
+          break;
+        case "error":
+          if (tty && file) err("\n");
+          failure = e;
+          break;
+      }
+    },
+  };
+}
+
+/** The failing statement of an `error` event: file, line, statement and the database's message. */
+function reportFailure(f) {
+  const where = f.file ? `${f.file}${f.statement ? `:${f.statement.line}` : ""}: ` : "";
+  const which = f.statement ? `statement ${f.statement.index} failed: ` : "";
+  err(`strata: ${where}${which}${f.message}\n`);
+  if (f.statement) err(`  ${f.statement.text.split("\n").join("\n  ")}\n`);
+  err(`hint: fix the migration (a new file, or edit this one and run 'strata hash' if it never ran elsewhere), push it and apply again; 'strata status --hook' shows where the target stopped\n`);
+}
+
+const hookCommands = {
+  async apply(argv) {
+    const { values, positionals } = options(
+      argv,
+      { ...hookOptions, ...applyFlags, yes: { type: "boolean", short: "y" }, "dry-run": { type: "boolean" } },
+      { positionals: 1 },
+    );
+    if (values.help) return out(HELP.apply), 0;
+    const { name, ref } = reference(positionals[0]);
+    const opts = applyOptions(values);
+    const { hook } = openHook(values);
+    const target = values.target;
+    // Without --json the plan and the log go to stdout; with it, only the report does.
+    const show = values.json ? err : out;
+    const doc = await hookCall(() => hook.plan(target, planRequest(name, ref, opts)));
+    show(planSummary(doc, target));
+    const refused = doc.plan.files.find((f) => f.error);
+    if (refused) {
+      report(refused.error);
+      return 1;
+    }
+    if (doc.plan.files.length === 0 && !doc.plan.baseline) {
+      if (values.json) out(JSON.stringify({ ...doc, status: "no-changes" }, null, 2) + "\n");
+      return 0;
+    }
+    if (!values.yes) {
+      if (!process.stdin.isTTY || !process.stderr.isTTY) {
+        throw new UsageError("not a terminal: cannot ask for confirmation; pass --yes to apply without asking (after reviewing the plan, e.g. with --dry-run)");
+      }
+      const what = values["dry-run"] ? "Dry-run" : "Apply";
+      if (!(await confirm(`${what} ${plural(doc.plan.files.length, "file")} to target ${target}?`))) {
+        err("strata: not applied\n");
+        return 1;
+      }
+    }
+    const progress = applyProgress(process.stderr.isTTY && !values.json);
+    const request = { dir: name, version: doc.version, planDigest: doc.plan.digest, options: opts, dryRun: !!values["dry-run"] };
+    const finished = await hookCall(() => hook.apply(target, request, { onEvent: (e) => progress.onEvent(e) }));
+    const document = { format: doc.format, generator: doc.generator, directory: name, target, kind: "apply", apply: finished.report };
+    const failed = finished.report.error != null;
+    if (values.json) {
+      const status = finished.deployment?.status ?? (failed ? "failed" : values["dry-run"] ? "dry-run" : "succeeded");
+      out(JSON.stringify({ ...document, version: doc.version, status, deployment: finished.deployment }, null, 2) + "\n");
+    } else {
+      out("\n" + renderReport(document));
+      const d = finished.deployment;
+      if (d?.id) out(`\ndeployment ${d.id} (${d.status})\n`);
+    }
+    if (finished.deployment && finished.deployment.id === null) err(`warning: ${finished.deployment.error}\n`);
+    if (failed) {
+      if (progress.failure) reportFailure(progress.failure);
+      else report({ message: finished.report.error, hint: "'strata status --hook' shows where the target stopped" });
+      return 1;
+    }
+    return 0;
+  },
+};
+
+/** strata status NAME[@TAG] --hook URL --target T: the server's revisions and a fetched version. */
+async function hookStatus(argv) {
+  const { values, positionals } = options(argv, { ...hookOptions, registry: { type: "string" } }, { positionals: 1 });
+  if (values.help) return out(HELP.status), 0;
+  const { name, ref } = reference(positionals[0]);
+  const { hook, token } = openHook(values);
+  const revisions = await hookCall(() => hook.revisions(values.target));
+  let registry;
+  try {
+    registry = new Registry(values.registry ?? values.hook, { token, cacheSize: 0 });
+  } catch (e) {
+    throw registryError(e);
+  }
+  const fetched = await withProgress(progressBar(false), () => registry.fetch(name, ref, { dialect: revisions.dialect }));
+  const state = JSON.stringify({ revisions: revisions.revisions, notClean: revisions.notClean, tableMissing: revisions.tableMissing });
+  const s = planning(() => status(fetched.directory, state), fetched.directory, `target ${values.target}`);
+  if (values.json) {
+    const doc = s.toJSON();
+    out(JSON.stringify({ ...doc, directory: name, target: values.target, version: fetched.version }, null, 2) + "\n");
+  } else out(s.toText());
+  return s.status === "OK" ? 0 : 3;
+}
+
 const commands = {
   ...registryCommands,
+  ...hookCommands,
   hash(argv) {
     const { values } = options(argv, dirOptions);
     if (values.help) return out(HELP.hash), 0;
@@ -644,33 +938,11 @@ const commands = {
   },
 
   plan(argv) {
-    const { values } = options(argv, {
-      ...planOptions,
-      markdown: { type: "boolean" },
-      baseline: { type: "string" },
-      "allow-dirty": { type: "boolean" },
-      "exec-order": { type: "string" },
-      "to-version": { type: "string" },
-      amount: { type: "string" },
-      "tx-mode": { type: "string" },
-    });
+    const { values } = options(argv, { ...planOptions, ...applyFlags, markdown: { type: "boolean" } });
     if (values.help) return out(HELP.plan), 0;
     if (values.json && values.markdown) throw new UsageError("--json and --markdown are mutually exclusive");
     checkDialect(values.dialect);
-    const opts = {
-      baseline: values.baseline,
-      allowDirty: values["allow-dirty"],
-      execOrder: values["exec-order"],
-      toVersion: values["to-version"],
-      txMode: values["tx-mode"],
-    };
-    if (values.amount !== undefined) {
-      if (!/^\d+$/.test(values.amount)) {
-        throw new UsageError(`invalid amount argument ${JSON.stringify(values.amount)} (invalid syntax). Omit the argument or pass a valid integer instead`);
-      }
-      opts.amount = Number(values.amount);
-    }
-    checkPlanOptions(opts);
+    const opts = applyOptions(values);
     const { label, state } = readRevisions(values.revisions);
     const { directory } = openDirectory(values, values.dialect);
     const p = planning(() => plan(directory, state, opts), directory, label);
@@ -686,6 +958,8 @@ const commands = {
   },
 
   status(argv) {
+    // With --hook: a server's target and a pushed version.
+    if (argv.some((a) => a === "--hook" || a.startsWith("--hook="))) return hookStatus(argv);
     const { values } = options(argv, planOptions);
     if (values.help) return out(HELP.status), 0;
     checkDialect(values.dialect);
@@ -722,15 +996,18 @@ async function main(argv) {
   return await run(rest);
 }
 
-/** With --json, registry commands also print their error as JSON on stdout. */
-const jsonErrors = ["push", "pull", "tags"].includes(process.argv[2]) && process.argv.includes("--json");
+/** With --json, registry and hook commands also print their error as JSON on stdout. */
+const hookArgs = process.argv[2] === "apply" || (process.argv[2] === "status" && process.argv.some((a) => a === "--hook" || a.startsWith("--hook=")));
+const jsonErrors = (["push", "pull", "tags"].includes(process.argv[2]) || hookArgs) && process.argv.includes("--json");
 
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
   if (jsonErrors) {
     const { code, message, file, hint } = e ?? {};
-    out(JSON.stringify({ error: { code: code ?? (e instanceof UsageError ? "usage" : "error"), message: message ?? String(e), file, hint } }, null, 2) + "\n");
+    // Hook errors keep the server's fields (status, expected/actual, holder, ...).
+    const extra = hookArgs && e && typeof e === "object" ? Object.fromEntries(Object.entries(e).filter(([k]) => !["summary", "name"].includes(k))) : {};
+    out(JSON.stringify({ error: { ...extra, code: code ?? (e instanceof UsageError ? "usage" : "error"), message: message ?? String(e), file, hint } }, null, 2) + "\n");
   }
   if (e instanceof UsageError) {
     err(`strata: ${e.message}\nRun 'strata --help' for usage.\n`);

@@ -419,3 +419,41 @@ export async function poll(url, ms) {
     }
   }
 }
+
+// --- the deployment hook ---------------------------------------------------------
+
+/**
+ * A strata-server with one SQLite target `local` (a new database file) and
+ * Atlas's lock file in a temp directory of its own. Returns the server of
+ * `startServer` with `db`, the database file's path.
+ */
+export async function startHookServer(t) {
+  const dir = scratchDir("hook-");
+  const db = join(dir, "app.db");
+  const targets = join(dir, "targets.toml");
+  writeFileSync(targets, `[targets.local]\nurl = ${JSON.stringify(`sqlite://${db}`)}\nlock_timeout = "1s"\n`);
+  // The server's TMPDIR holds the SQLite lock file: one per test server.
+  const tmp = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    return { ...(await startServer(t, ["--targets", targets])), db };
+  } finally {
+    if (tmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmp;
+  }
+}
+
+/** Skips the test when the sqlite3 command is missing (it reads the target database). */
+export function needSqlite3(t) {
+  if (spawnSync("sqlite3", ["-version"]).status === 0) return true;
+  t.skip("sqlite3 not found: apt-get install sqlite3");
+  return false;
+}
+
+/** The rows of `sql` on the SQLite database `db` (none if the file does not exist). */
+export function sqlite(db, sql) {
+  if (!existsSync(db)) return [];
+  const r = spawnSync("sqlite3", ["-json", db, sql], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim() ? JSON.parse(r.stdout) : [];
+}
