@@ -3,10 +3,11 @@
 // target database.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
-import { CLI, migrationDir, needServer, needSqlite3, sqlite, startHookServer, strata } from "./helpers.mjs";
+import { dirname, join } from "node:path";
+import { CLI, blobPath, migrationDir, needServer, needSqlite3, sqlite, startHookServer, strata } from "./helpers.mjs";
 
 /** The CLI with `token` in STRATA_TOKEN (none when null), nothing else from the environment. */
 function cli(token) {
@@ -191,4 +192,36 @@ test("on a terminal, apply asks first and draws a bar per file", { timeout: 60_0
   assert.match(yes.stdout, /\x1b\[K20240101000001_t1\.sql \[#{24}\] 1\/1/);
   assert.match(yes.stdout, /Migrating to version 20240101000003 \(3 migrations in total\)/);
   assert.deepEqual(tables(server.db), ["t1", "t2", "t3"]);
+});
+
+test("a target whose lock another process holds: exit 1 naming the holder, nothing executed", { timeout: 60_000 }, async (t) => {
+  if (!needServer(t) || !needSqlite3(t)) return;
+  const { server, run, hook } = await setup(t);
+  // Atlas's lock file in the server's temp directory, expiring in a minute.
+  const lock = join(dirname(server.db), "atlas_migrate_execute.lock");
+  writeFileSync(lock, String(BigInt(Date.now() + 60_000) * 1_000_000n));
+  const r = run(["apply", "app", ...hook, "--yes"]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^strata: .*lock.*\nhint: another apply .*holds the target's lock/m);
+  const j = run(["apply", "app", ...hook, "--yes", "--json"]);
+  assert.equal(j.status, 1);
+  const e = JSON.parse(j.stdout).error;
+  assert.deepEqual([e.code, e.status, e.holder.process], ["lock-held", 423, "other"]);
+  assert.deepEqual(tables(server.db), []);
+  rmSync(lock);
+  assert.equal(run(["apply", "app", ...hook, "--yes"]).status, 0);
+  assert.deepEqual(tables(server.db), ["t1", "t2", "t3"]);
+});
+
+test("a stored version whose bytes were damaged: exit 1 naming the file, nothing executed", { timeout: 60_000 }, async (t) => {
+  if (!needServer(t) || !needSqlite3(t)) return;
+  const { server, run, hook, src } = await setup(t);
+  const name = "20240101000002_t2.sql";
+  const digest = `sha256:${createHash("sha256").update(readFileSync(join(src, name))).digest("hex")}`;
+  writeFileSync(blobPath(server.data, digest), "DROP TABLE users;\n");
+  const r = run(["apply", "app", ...hook, "--yes"]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^strata: .*${name.replace(".", "\\.")}`, "m"));
+  assert.match(r.stderr, /\nhint: /);
+  assert.deepEqual(tables(server.db), []);
 });
