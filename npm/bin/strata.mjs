@@ -164,8 +164,8 @@ Applies version TAG (default: latest; or NAME@sha256:...) of directory NAME
 to target T through the deployment hook of the strata server at URL:
 1. asks the server for the plan (POST /hook/v1/targets/T/plan) and shows it:
    the files, their statements and transaction mode, and the plan digest;
-2. asks for confirmation on a terminal, unless --yes (without a terminal,
-   --yes is required);
+2. asks for confirmation on a terminal, unless --yes or --dry-run (without
+   a terminal, --yes is required);
 3. asks the server to apply exactly that plan (POST .../apply, naming the
    digest): the server refuses, with nothing executed, if the database
    moved on since the preview (stale plan) or another apply holds it;
@@ -178,7 +178,7 @@ Options:
   --token TOKEN          the token (scopes read and deploy; default: $STRATA_TOKEN)
   --yes                  do not ask for confirmation
   --dry-run              compute the plan under the lock and report; execute
-                         and write nothing
+                         and write nothing (no confirmation needed)
   --json                 print the report document with the deployment and
                          its status on stdout (and nothing else)
   --baseline V, --allow-dirty, --exec-order O, --to-version V, --amount N,
@@ -823,12 +823,12 @@ const hookCommands = {
       if (values.json) out(JSON.stringify({ ...doc, status: "no-changes" }, null, 2) + "\n");
       return 0;
     }
-    if (!values.yes) {
+    // A dry run executes nothing: nothing to confirm.
+    if (!values.yes && !values["dry-run"]) {
       if (!process.stdin.isTTY || !process.stderr.isTTY) {
         throw new UsageError("not a terminal: cannot ask for confirmation; pass --yes to apply without asking (after reviewing the plan, e.g. with --dry-run)");
       }
-      const what = values["dry-run"] ? "Dry-run" : "Apply";
-      if (!(await confirm(`${what} ${plural(doc.plan.files.length, "file")} to target ${target}?`))) {
+      if (!(await confirm(`Apply ${plural(doc.plan.files.length, "file")} to target ${target}?`))) {
         err("strata: not applied\n");
         return 1;
       }

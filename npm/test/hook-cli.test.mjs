@@ -81,7 +81,8 @@ test("apply --dry-run executes nothing; --to-version stops there; --json prints 
   sqlite(server.db, "SELECT 1");
   writeFileSync(server.db, "");
 
-  const dry = run(["apply", "app", ...hook, "--yes", "--dry-run", "--json"]);
+  // A dry run needs no confirmation.
+  const dry = run(["apply", "app", ...hook, "--dry-run", "--json"]);
   assert.equal(dry.status, 0, dry.stderr);
   const d = JSON.parse(dry.stdout);
   assert.equal(d.status, "dry-run");
