@@ -76,14 +76,21 @@ impl Decoder {
     /// Ends the stream: the `finished` event's report and deployment, an
     /// event on a last line without a newline included. A stream that
     /// ended before `finished` is an error (code `stream-ended`): the
-    /// connection was lost, and the run may have gone on on the server.
+    /// connection was lost, and the run may have gone on on the server; a
+    /// last line that is not an event then is one the connection cut.
     pub fn end(mut self) -> Result<(Vec<Event>, Finished), Box<Error>> {
-        let mut events = Vec::new();
-        if !self.partial.is_empty() {
-            events = self.feed(b"\n")?;
-        }
         if let Some(e) = self.error {
             return Err(e);
+        }
+        let mut events = Vec::new();
+        let mut cut = None;
+        if !self.partial.is_empty() {
+            let partial = preview(&self.partial);
+            match self.feed(b"\n") {
+                Ok(e) => events = e,
+                Err(_) if self.finished.is_none() => cut = Some(partial),
+                Err(e) => return Err(e),
+            }
         }
         match self.finished {
             Some(f) => Ok((events, f)),
@@ -93,7 +100,10 @@ impl Decoder {
                 file: None,
                 line: None,
                 column: None,
-                detail: Some(format!("{} lines received", self.lines)),
+                detail: Some(match cut {
+                    Some(line) => format!("{} lines received, the last one cut: {line}", self.lines - 1),
+                    None => format!("{} lines received", self.lines),
+                }),
                 hint: "the run may have gone on on the server: read the target's revisions (strata status --hook) and the deployment (GET /v1/deployments?target=…) before applying again".into(),
             })),
         }

@@ -155,12 +155,10 @@ struct FinishedJs<'a> {
 }
 
 /// An event as JS; `finished` with its deployment.
-fn event_js(e: &Event, decoder: &Decoder) -> JsValue {
+fn event_js(e: &Event, deployment: Option<&Deployment>) -> JsValue {
     let v = to_js(e);
-    if let (Event::Finished { .. }, Some(f)) = (e, decoder.finished()) {
-        if let Some(d) = &f.deployment {
-            let _ = Reflect::set(&v, &"deployment".into(), &to_js(d));
-        }
+    if let (Event::Finished { .. }, Some(d)) = (e, deployment) {
+        let _ = Reflect::set(&v, &"deployment".into(), &to_js(d));
     }
     v
 }
@@ -277,31 +275,31 @@ impl Hook {
                 return Err(throw_request(Client::refused(&request, status, &bytes)));
             }
             let mut decoder = Decoder::new();
-            let emit = |events: Vec<Event>, decoder: &Decoder| {
+            let emit = |events: Vec<Event>, deployment: Option<&Deployment>| {
                 if let Some(f) = &on_event {
                     for e in &events {
-                        let _ = f.call1(&JsValue::NULL, &event_js(e, decoder));
+                        let _ = f.call1(&JsValue::NULL, &event_js(e, deployment));
                     }
                 }
             };
+            let deployment = |d: &Decoder| d.finished().and_then(|f| f.deployment.clone());
             let reader = reader(&response);
             while let Some(reader) = &reader {
                 // A read that fails is a lost connection: the decoder's end says so.
                 let Ok(chunk) = read(reader).await else { break };
                 let Some(chunk) = chunk else { break };
                 let events = decoder.feed(&chunk).map_err(|e| throw(*e))?;
-                emit(events, &decoder);
+                emit(events, deployment(&decoder).as_ref());
             }
             if reader.is_none() {
                 // A runtime without streams: the whole body at once.
                 let bytes = body_bytes(&response).await.map_err(|e| throw_request(Client::failed(&request, e)))?;
                 let events = decoder.feed(&bytes).map_err(|e| throw(*e))?;
-                emit(events, &decoder);
+                emit(events, deployment(&decoder).as_ref());
             }
-            // A last line without its newline.
-            let events = decoder.feed(b"\n").map_err(|e| throw(*e))?;
-            emit(events, &decoder);
-            let (_, finished) = decoder.end().map_err(|e| throw(*e))?;
+            // The events of a last line without its newline come with the end.
+            let (events, finished) = decoder.end().map_err(|e| throw(*e))?;
+            emit(events, finished.deployment.as_ref());
             Ok(to_js(&FinishedJs { report: &finished.report, deployment: &finished.deployment }))
         })
     }
