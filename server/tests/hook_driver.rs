@@ -211,6 +211,42 @@ async fn sqlite_failure_names_the_statement_and_a_fixed_file_resumes_after_it() 
     );
 }
 
+/// `_fk=1`: Atlas's foreign-key check around each transaction. A file
+/// that leaves a dangling reference fails at its commit and is rolled
+/// back; without `_fk=1` (go-sqlite3's default) it commits.
+#[tokio::test]
+async fn sqlite_foreign_keys_are_checked_at_commit_with_fk_on() {
+    let files = [
+        (
+            "1_users.sql",
+            "CREATE TABLE users (id int PRIMARY KEY);\nCREATE TABLE friends (a int REFERENCES users (id));\nINSERT INTO users VALUES (1);\nINSERT INTO friends VALUES (1);\n",
+        ),
+        ("2_dangling.sql", "INSERT INTO friends VALUES (7);\n"),
+    ];
+    for (fk, fails) in [(true, true), (false, false)] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let db = tmp.path().join("app.db");
+        let url = format!("sqlite://{}{}", db.display(), if fk { "?_fk=1" } else { "" });
+        let t = Target::new("local", &url, "test").expect("target");
+        let d = dir(&t, &files);
+        let (a, _) = run(&t, &d, &opts(&tmp)).await;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.expect("open");
+        let friends: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM friends").fetch_one(&mut c).await.unwrap();
+        if fails {
+            let f = a.failure.expect("the dangling reference fails the commit");
+            assert_eq!(f.file.as_deref(), Some("2_dangling.sql"), "{f:?}");
+            assert_eq!(f.message, "sql/sqlite: foreign key mismatch: [{tbl:friends ref:users row:2 index:0}]", "{f:?}");
+            assert_eq!(friends, 1, "the file's transaction was rolled back");
+        } else {
+            assert!(a.failure.is_none(), "{:?}", a.failure);
+            assert_eq!(friends, 2);
+        }
+    }
+    // Other query parameters are refused with what is supported.
+    let e = Target::new("local", "sqlite://x.db?cache=shared", "test").unwrap_err();
+    assert!(e.0.contains("_fk=1"), "{e}");
+}
+
 #[tokio::test]
 async fn sqlite_dry_run_writes_nothing() {
     let (tmp, t) = sqlite_target();

@@ -51,6 +51,7 @@
 
 pub mod clean;
 mod exec;
+pub mod fk;
 pub mod revision;
 mod status;
 

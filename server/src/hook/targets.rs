@@ -79,8 +79,8 @@ impl TargetDialect {
 /// Where a SQLite or PostgreSQL target lives, parsed from its URL.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Location {
-    /// A SQLite file.
-    Sqlite { path: PathBuf },
+    /// A SQLite file, and whether foreign keys are on (`_fk=1`).
+    Sqlite { path: PathBuf, foreign_keys: bool },
     /// A PostgreSQL URL without `search_path` (sqlx does not know it), and
     /// the `search_path` it had: Atlas's "schema-bound" connection.
     Postgres { url: String, search_path: Option<String> },
@@ -188,10 +188,21 @@ fn parse_url(url: &str) -> Result<(TargetDialect, Location), String> {
             if path == ":memory:" || query.split('&').any(|p| p == "mode=memory") {
                 return Err("an in-memory database disappears with its connection; name a file instead".into());
             }
-            if !query.is_empty() {
-                return Err(format!("query parameters ({query}) are not supported for SQLite targets; remove them"));
+            // go-sqlite3's foreign-key switch, as Atlas users write it.
+            let mut foreign_keys = false;
+            for p in query.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                match (k, v.to_ascii_lowercase().as_str()) {
+                    ("_fk" | "_foreign_keys", "1" | "true" | "on" | "yes") => foreign_keys = true,
+                    ("_fk" | "_foreign_keys", "0" | "false" | "off" | "no") => foreign_keys = false,
+                    _ => {
+                        return Err(format!(
+                            "the query parameter {p:?} is not supported for SQLite targets; only _fk=1 (foreign keys on) is"
+                        ))
+                    }
+                }
             }
-            Ok((TargetDialect::Sqlite, Location::Sqlite { path: PathBuf::from(path) }))
+            Ok((TargetDialect::Sqlite, Location::Sqlite { path: PathBuf::from(path), foreign_keys }))
         }
         "postgres" | "postgresql" => {
             let mut u = url::Url::parse(url).map_err(|e| {

@@ -69,11 +69,6 @@ const TX_MODE_LATE: &str = "an unknown txMode is refused when planning (docs/pro
      before anything is printed; Atlas validates --tx-mode late, after printing the header (corpus README, \
      discrepancy 3)";
 
-const FOREIGN_KEYS: &str = "the Go test's database URL turns foreign keys on (`_fk=1`); a SQLite target cannot \
-     (server/src/hook/targets.rs refuses query parameters, server/src/hook/driver/sqlite.rs runs with foreign keys \
-     off, go-sqlite3's default), so Atlas's commit-time foreign-key check (corpus README, discrepancy 8) never \
-     fails and the file commits";
-
 /// Every comparison of a step.
 const EVERYTHING: &[&str] = &["exit_code", "stdout", "stderr", "output", "error", "revisions"];
 
@@ -116,10 +111,6 @@ pub const DIFFERENCES: &[Difference] = &[
     },
     Difference { case: "sqlite-ts-migrate-apply", line: 49, last_arg: "", skip: &["stdout"], why: TX_MODE_LATE },
     Difference { case: "postgres-ts-migrate-apply", line: 50, last_arg: "", skip: &["stdout"], why: TX_MODE_LATE },
-    Difference { case: "sqlite-go-apply-txmode-file", line: 660, last_arg: "", skip: EVERYTHING, why: FOREIGN_KEYS },
-    Difference { case: "sqlite-go-apply-txmode-file", line: 667, last_arg: "", skip: EVERYTHING, why: FOREIGN_KEYS },
-    Difference { case: "sqlite-go-apply-txmode-all", line: 660, last_arg: "", skip: EVERYTHING, why: FOREIGN_KEYS },
-    Difference { case: "sqlite-go-apply-txmode-all", line: 667, last_arg: "", skip: EVERYTHING, why: FOREIGN_KEYS },
     Difference {
         case: "postgres-go-revisions-schema-bc",
         line: 259,
@@ -478,7 +469,11 @@ impl<'a> CaseRun<'a> {
         let mut toml = String::new();
         for (spec, name) in &self.targets {
             let url = match &spec.db {
-                Db::Sqlite(f) => format!("sqlite://{}", self.sqlite_path(f).display()),
+                // Foreign keys on (`_fk=1`) as in the case's URLs, except
+                // the unnamed in-memory database (`{mem:}`).
+                Db::Sqlite(f) => {
+                    format!("sqlite://{}{}", self.sqlite_path(f).display(), if f == "mem-.db" { "" } else { "?_fk=1" })
+                }
                 pg => self.pg_url(pg)?,
             };
             toml += &format!("[targets.{name}]\nurl = {url:?}\nlock_timeout = \"1s\"\n");

@@ -134,6 +134,18 @@ pub struct Applied {
 pub(crate) trait Conn: Send {
     /// Runs one statement with no parameters.
     async fn exec(&mut self, sql: &str) -> Result<(), String>;
+    /// Opens a transaction (the executor's `Begin`).
+    async fn begin(&mut self) -> Result<(), String> {
+        self.exec("BEGIN").await
+    }
+    /// Commits it (the executor's `Commit`).
+    async fn commit(&mut self) -> Result<(), String> {
+        self.exec("COMMIT").await
+    }
+    /// Rolls it back (the executor's `Rollback`).
+    async fn rollback(&mut self) -> Result<(), String> {
+        self.exec("ROLLBACK").await
+    }
     /// Atlas's upsert of one revision row.
     async fn upsert(&mut self, r: &Revision) -> Result<(), String>;
     /// Creates the revisions table (and its schema) if missing.
@@ -414,9 +426,9 @@ async fn run<C: Conn>(
         let t = Instant::now();
         let (outcome, executed) = match step {
             Step::Done => break,
-            Step::Begin => (c.exec("BEGIN").await, None),
-            Step::Commit => (c.exec("COMMIT").await, None),
-            Step::Rollback => (c.exec("ROLLBACK").await, None),
+            Step::Begin => (c.begin().await, None),
+            Step::Commit => (c.commit().await, None),
+            Step::Rollback => (c.rollback().await, None),
             Step::WriteRevision(r) => (c.upsert(r).await, None),
             Step::Execute { file, statement, sql } => (c.exec(sql).await, Some((file, statement))),
         };

@@ -1,6 +1,8 @@
 //! SQLite targets through sqlx, as Atlas's SQLite driver behaves: foreign
-//! keys off (go-sqlite3's default), the revisions table in `main`, Atlas's
-//! clean check, the database's own error messages.
+//! keys off (go-sqlite3's default) unless the URL has `_fk=1`, then
+//! Atlas's check around each transaction ([`strata::plan::fk`]); the
+//! revisions table in `main`, Atlas's clean check, the database's own
+//! error messages.
 
 use super::{Conn, HookError, HookErrorKind};
 use crate::hook::targets::{Location, Target};
@@ -8,6 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
 use sqlx::{Connection, Row};
 use strata::lex::Dialect;
 use strata::plan::clean::sqlite_not_clean;
+use strata::plan::fk::{sqlite_fk_mismatch, FkViolation};
 use strata::plan::revision::{render_hash_list, REVISIONS_TABLE};
 use strata::plan::{Revision, RevisionSql};
 
@@ -15,6 +18,11 @@ use strata::plan::{Revision, RevisionSql};
 pub struct SqliteConn {
     conn: SqliteConnection,
     sql: RevisionSql,
+    /// The open transaction turned foreign keys off, with these
+    /// violations already present (Atlas's `OpenTx`).
+    fk_tx: Option<Vec<FkViolation>>,
+    /// A transaction is open.
+    in_tx: bool,
 }
 
 /// The database's message of a sqlx error (what go-sqlite3 reports:
@@ -30,7 +38,7 @@ impl SqliteConn {
     /// Opens the target; read-only for a dry run, which gets `None` when
     /// the file does not exist (nothing is created).
     pub async fn connect(target: &Target, read_only: bool) -> Result<Option<SqliteConn>, HookError> {
-        let Location::Sqlite { path } = &target.location else {
+        let Location::Sqlite { path, foreign_keys } = &target.location else {
             return Err(HookError::new(HookErrorKind::Connect, format!("target {:?} is not SQLite", target.name())));
         };
         if read_only && !path.exists() {
@@ -40,7 +48,7 @@ impl SqliteConn {
             .filename(path)
             .create_if_missing(!read_only)
             .read_only(read_only)
-            .foreign_keys(false);
+            .foreign_keys(*foreign_keys);
         let conn = SqliteConnection::connect_with(&opts).await.map_err(|e| {
             HookError::new(
                 HookErrorKind::Connect,
@@ -56,7 +64,41 @@ impl SqliteConn {
         let sql = RevisionSql::for_dialect(Dialect::Sqlite).ok_or_else(|| {
             HookError::new(HookErrorKind::Database, "the core has no revisions SQL for SQLite".into())
         })?;
-        Ok(Some(SqliteConn { conn, sql }))
+        Ok(Some(SqliteConn { conn, sql, fk_tx: None, in_tx: false }))
+    }
+
+    /// `PRAGMA foreign_key_check`, as Atlas reads it.
+    async fn violations(&mut self) -> Result<Vec<FkViolation>, String> {
+        let wrap = |e: sqlx::Error| format!("sql/sqlite: querying 'foreign_key_check' pragma: {}", message(&e));
+        let rows = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut self.conn).await.map_err(wrap)?;
+        rows.iter()
+            .map(|r| {
+                Ok(FkViolation {
+                    table: r.try_get_unchecked(0).map_err(wrap)?,
+                    row: r.try_get_unchecked::<Option<i64>, _>(1).map_err(wrap)?.unwrap_or(0),
+                    parent: r.try_get_unchecked(2).map_err(wrap)?,
+                    index: r.try_get_unchecked(3).map_err(wrap)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Ends a transaction with `sql` (`COMMIT`, `ROLLBACK`) and, if it
+    /// turned foreign keys off, turns them back on.
+    async fn end(&mut self, sql: &str, fk_off: bool, res: Result<(), String>) -> Result<(), String> {
+        let res = match (res, self.exec(sql).await) {
+            (Ok(()), r) => r,
+            (Err(e), Ok(())) => Err(e),
+            (Err(e), Err(e2)) => Err(format!("{e2}: {e}")),
+        };
+        if !fk_off {
+            return res;
+        }
+        match (self.exec("PRAGMA foreign_keys = on").await, res) {
+            (Ok(()), r) => r,
+            (Err(e2), Ok(())) => Err(format!("sql/sqlite: set 'foreign_keys = on': {e2}")),
+            (Err(e2), Err(e)) => Err(format!("sql/sqlite: set 'foreign_keys = on': {e2}: {e}")),
+        }
     }
 
     async fn strings(&mut self, sql: &'static str) -> Result<Vec<String>, String> {
@@ -75,6 +117,53 @@ fn row_to_revision(r: &SqliteRow) -> Result<Revision, String> {
 impl Conn for SqliteConn {
     async fn exec(&mut self, sql: &str) -> Result<(), String> {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut self.conn).await.map(|_| ()).map_err(|e| message(&e))
+    }
+
+    /// Atlas's SQLite `OpenTx`: with foreign keys on, turns them off for
+    /// the transaction and notes the violations already there.
+    async fn begin(&mut self) -> Result<(), String> {
+        let on: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(|e| format!("sql/sqlite: querying 'foreign_keys' pragma: {}", message(&e)))?;
+        if on != 0 {
+            self.exec("PRAGMA foreign_keys = off")
+                .await
+                .map_err(|e| format!("sql/sqlite: set 'foreign_keys = off': {e}"))?;
+        }
+        self.exec("BEGIN").await?;
+        self.in_tx = true;
+        self.fk_tx = if on != 0 { Some(self.violations().await?) } else { None };
+        Ok(())
+    }
+
+    /// Atlas's SQLite commit: fails (and rolls back) if the transaction
+    /// added foreign-key violations.
+    async fn commit(&mut self) -> Result<(), String> {
+        let Some(before) = self.fk_tx.take() else {
+            // A failed COMMIT leaves the transaction open for the rollback.
+            let r = self.exec("COMMIT").await;
+            self.in_tx = r.is_err();
+            return r;
+        };
+        // Either way the transaction ends here (rolled back on a mismatch).
+        self.in_tx = false;
+        match self.violations().await {
+            Err(e) => self.end("ROLLBACK", true, Err(e)).await,
+            Ok(after) => match sqlite_fk_mismatch(&before, &after) {
+                Some(e) => self.end("ROLLBACK", true, Err(e)).await,
+                None => self.end("COMMIT", true, Ok(())).await,
+            },
+        }
+    }
+
+    /// A no-op when no transaction is open (a failed commit rolled back).
+    async fn rollback(&mut self) -> Result<(), String> {
+        if !std::mem::take(&mut self.in_tx) {
+            return Ok(());
+        }
+        let fk_off = self.fk_tx.take().is_some();
+        self.end("ROLLBACK", fk_off, Ok(())).await
     }
 
     async fn upsert(&mut self, r: &Revision) -> Result<(), String> {

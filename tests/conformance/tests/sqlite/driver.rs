@@ -20,6 +20,7 @@ use rusqlite::Connection;
 use std::time::{SystemTime, UNIX_EPOCH};
 use strata::lex::Dialect;
 use strata::plan::clean::sqlite_not_clean;
+use strata::plan::fk::{sqlite_fk_mismatch, FkViolation};
 use strata::plan::revision::{parse_hash_list, render_hash_list, REVISIONS_TABLE, REVISION_COLUMNS};
 use strata::plan::{Executor, Outcome, Revision, RevisionSql, RevisionType, Step, Timestamp};
 
@@ -57,22 +58,13 @@ pub fn go_quote(s: &str) -> String {
     out
 }
 
-/// A row of `PRAGMA foreign_key_check`, in Atlas's field order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Violation {
-    tbl: String,
-    r#ref: String,
-    row: i64,
-    index: i64,
-}
-
 /// An open transaction, as Atlas's SQLite `OpenTx` keeps it.
 #[derive(Debug)]
 struct Tx {
     /// Foreign keys were on (and were turned off for the transaction).
     fk_on: bool,
     /// Violations present when the transaction started.
-    before: Vec<Violation>,
+    before: Vec<FkViolation>,
 }
 
 /// The driver: one connection, and the transaction state.
@@ -185,15 +177,15 @@ impl<'c> Driver<'c> {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| db_message(&e))
     }
 
-    fn violations(&self) -> Result<Vec<Violation>, String> {
+    fn violations(&self) -> Result<Vec<FkViolation>, String> {
         let wrap = |e: rusqlite::Error| format!("sql/sqlite: querying 'foreign_key_check' pragma: {}", db_message(&e));
         let mut stmt = self.conn.prepare("PRAGMA foreign_key_check").map_err(wrap)?;
         let rows = stmt
             .query_map([], |r| {
-                Ok(Violation {
-                    tbl: r.get(0)?,
+                Ok(FkViolation {
+                    table: r.get(0)?,
                     row: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
-                    r#ref: r.get(2)?,
+                    parent: r.get(2)?,
                     index: r.get(3)?,
                 })
             })
@@ -244,13 +236,7 @@ impl<'c> Driver<'c> {
                     return self.enable_fk(true, Err(e));
                 }
                 Ok(after) => {
-                    let new: Vec<&Violation> = after.iter().filter(|v| !tx.before.contains(v)).collect();
-                    if !new.is_empty() {
-                        let list: Vec<String> = new
-                            .iter()
-                            .map(|v| format!("{{tbl:{} ref:{} row:{} index:{}}}", v.tbl, v.r#ref, v.row, v.index))
-                            .collect();
-                        let mut e = format!("sql/sqlite: foreign key mismatch: [{}]", list.join(" "));
+                    if let Some(mut e) = sqlite_fk_mismatch(&tx.before, &after) {
                         if let Err(e2) = self.exec("ROLLBACK") {
                             e = format!("{e2}: {e}");
                         }
