@@ -131,6 +131,8 @@ test-node: pkg browser-tools npm/node_modules/.package-lock.json
 
 bench-tools:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; }
+	@# sqlx-cli, the hook's yardstick (benches/hook.mjs); about 5 minutes to build.
+	@command -v sqlx >/dev/null || cargo install sqlx-cli --no-default-features --features postgres,rustls
 
 bench: pkg bench-tools
 	cargo bench --bench sum --bench lex --bench plan
@@ -138,6 +140,8 @@ bench: pkg bench-tools
 	@# The registry: push/pull with the CLI against a release server, wrk on manifests.
 	cargo build --release -p strata-server
 	node benches/registry.mjs
+	@# The hook: 1,000 files applied to PostgreSQL over HTTP, beside sqlx-cli and psql.
+	node benches/hook.mjs
 	@# The CLI over the same 10,000 files on disk: time and peak memory.
 	rm -rf target/bench-dir && node benches/wasm.mjs --write-dir target/bench-dir
 	/usr/bin/time -v $(STRATA) hash --dir target/bench-dir 2>&1 | grep -E 'Elapsed|Maximum resident'

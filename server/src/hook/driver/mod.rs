@@ -29,7 +29,7 @@ use super::targets::{Target, TargetDialect};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use strata::dir::Directory;
 use strata::plan::{
     plan, DbState, ExecOptions, Executor, Outcome, Plan, PlanError, PlanOptions, Revision, Step, Timestamp,
@@ -373,7 +373,8 @@ async fn run<C: Conn>(
             return Err(e);
         }
     }
-    on_event(&Event::Planned {
+    let mut out = Outbox::new(on_event);
+    out.push(Event::Planned {
         target: target.name().to_string(),
         digest: plan.digest.clone(),
         dry_run: opts.dry_run,
@@ -392,6 +393,7 @@ async fn run<C: Conn>(
             .collect(),
         statements: plan.statement_count(),
     });
+    out.flush();
     let exec = ExecOptions { operator_version: opts.operator_version.clone(), dry_run: opts.dry_run };
     let mut ex = Executor::new(plan.clone(), exec, now());
     // The file started last (index into the plan and the report), and when.
@@ -407,14 +409,14 @@ async fn run<C: Conn>(
         let started = if opts.dry_run { 0 } else { ex.report().applied.len() };
         if current.map_or(started > 0, |(i, _)| started > i + 1) {
             if let Some(e) = done.take() {
-                on_event(&e);
+                out.push(e);
             }
             if let Some((i, t)) = current {
-                on_event(&Event::FileDone { file: plan.files[i].name.clone(), duration_ns: nanos(t) });
+                out.push(Event::FileDone { file: plan.files[i].name.clone(), duration_ns: nanos(t) });
             }
             let i = started - 1;
             let f = &plan.files[i];
-            on_event(&Event::FileStarted {
+            out.push(Event::FileStarted {
                 file: f.name.clone(),
                 version: f.version.clone(),
                 statements: f.pending_statements().len(),
@@ -423,18 +425,27 @@ async fn run<C: Conn>(
             current = Some((i, Instant::now()));
         }
         let step = ex.next();
-        let t = Instant::now();
-        let (outcome, executed) = match step {
+        let executed = match step {
             Step::Done => break,
-            Step::Begin => (c.begin().await, None),
-            Step::Commit => (c.commit().await, None),
-            Step::Rollback => (c.rollback().await, None),
-            Step::WriteRevision(r) => (c.upsert(r).await, None),
-            Step::Execute { file, statement, sql } => (c.exec(sql).await, Some((file, statement))),
+            Step::Execute { file, statement, .. } => Some((file, statement)),
+            _ => None,
         };
+        let t = Instant::now();
+        let outcome = out
+            .while_running(async {
+                match step {
+                    Step::Begin => c.begin().await,
+                    Step::Commit => c.commit().await,
+                    Step::Rollback => c.rollback().await,
+                    Step::WriteRevision(r) => c.upsert(r).await,
+                    Step::Execute { sql, .. } => c.exec(sql).await,
+                    Step::Done => Ok(()),
+                }
+            })
+            .await;
         let took = nanos(t);
         if let Some(e) = done.take() {
-            on_event(&e);
+            out.push(e);
         }
         match (&outcome, executed) {
             (Ok(()), Some((f, s))) => {
@@ -453,18 +464,71 @@ async fn run<C: Conn>(
         ex.record(outcome.map_or_else(Outcome::Err, |()| Outcome::Ok), now());
     }
     if let Some(e) = done.take() {
-        on_event(&e);
+        out.push(e);
     }
     let failure = ex.error().map(|error| failure(&plan, ex.report(), failed, last_err, error));
     if let (Some((i, t)), None) = (current, &failure) {
-        on_event(&Event::FileDone { file: plan.files[i].name.clone(), duration_ns: nanos(t) });
+        out.push(Event::FileDone { file: plan.files[i].name.clone(), duration_ns: nanos(t) });
     }
     if let Some(f) = &failure {
-        on_event(&Event::Error(f.clone()));
+        out.push(Event::Error(f.clone()));
     }
     let report = ex.into_report();
-    on_event(&Event::Finished { report: Box::new(report.clone()) });
+    out.push(Event::Finished { report: Box::new(report.clone()) });
+    out.flush();
     Ok(Applied { plan, report, failure })
+}
+
+/// How long progress events may be held to go out together. One event a
+/// statement, sent alone, costs a wake-up of the HTTP task, a write and a
+/// read by the client for each: far more than the line itself.
+const EVENT_BATCH: Duration = Duration::from_millis(10);
+
+/// The events of a run, passed on in order, in batches: an event is held
+/// at most [`EVENT_BATCH`], also while a long statement runs.
+struct Outbox<'a> {
+    on_event: &'a mut (dyn FnMut(&Event) + Send),
+    held: Vec<Event>,
+    /// When the oldest held event is due.
+    due: Option<tokio::time::Instant>,
+}
+
+impl<'a> Outbox<'a> {
+    fn new(on_event: &'a mut (dyn FnMut(&Event) + Send)) -> Self {
+        Outbox { on_event, held: Vec::new(), due: None }
+    }
+
+    fn push(&mut self, e: Event) {
+        if self.held.is_empty() {
+            self.due = Some(tokio::time::Instant::now() + EVENT_BATCH);
+        }
+        self.held.push(e);
+    }
+
+    /// Passes on every held event.
+    fn flush(&mut self) {
+        for e in self.held.drain(..) {
+            (self.on_event)(&e);
+        }
+        self.due = None;
+    }
+
+    /// Awaits `step`, passing the held events on when they are due.
+    async fn while_running<T>(&mut self, step: impl std::future::Future<Output = T>) -> T {
+        let mut step = std::pin::pin!(step);
+        loop {
+            let Some(due) = self.due else { return step.await };
+            if due <= tokio::time::Instant::now() {
+                self.flush();
+                continue;
+            }
+            tokio::select! {
+                biased;
+                r = &mut step => return r,
+                () = tokio::time::sleep_until(due) => self.flush(),
+            }
+        }
+    }
 }
 
 fn nanos(t: Instant) -> u64 {
