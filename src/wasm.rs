@@ -1622,6 +1622,24 @@ pub fn revisions_table_sql(
 /// a `StrataError` for a document that is not a `strata.report/v1` report.
 #[wasm_bindgen(js_name = renderReport)]
 pub fn render_report(doc: ReportArg) -> Result<String, JsValue> {
+    let body = report_arg(doc)?.body().map_err(|e| throw(*e))?;
+    Ok(match &body {
+        ReportBody::Plan(p) => crate::report::plan_text(p),
+        ReportBody::Status(s) => crate::report::status_text(s),
+        ReportBody::Apply(a) => crate::report::apply_text(a),
+    })
+}
+
+/// Renders a report document as a self-contained HTML page (inline style,
+/// no script, nothing loaded from elsewhere; every input escaped), as
+/// `strata report ID --html` writes it.
+#[wasm_bindgen(js_name = renderReportHtml)]
+pub fn render_report_html(doc: ReportArg) -> Result<String, JsValue> {
+    crate::report::report_page(&report_arg(doc)?).map_err(|e| throw(*e))
+}
+
+/// A report document from an object or its JSON text.
+fn report_arg(doc: ReportArg) -> Result<Report, JsValue> {
     let hint = "pass a report document: JSON.stringify(plan), status.toJSON() or executor.report()";
     let mut v: JsValue = doc.into();
     if let Some(text) = v.as_string() {
@@ -1636,14 +1654,8 @@ pub fn render_report(doc: ReportArg) -> Result<String, JsValue> {
     // The format first: another version's document may not deserialise.
     let format = Reflect::get(&v, &"format".into()).ok().and_then(|f| f.as_string()).unwrap_or_default();
     crate::report::check_format(&format).map_err(|e| throw(*e))?;
-    let report = serde_wasm_bindgen::from_value::<Report>(v)
-        .map_err(|e| usage("invalid-report", format!("invalid report document: {}", serde_msg(e)), hint))?;
-    let body = report.body().map_err(|e| throw(*e))?;
-    Ok(match &body {
-        ReportBody::Plan(p) => crate::report::plan_text(p),
-        ReportBody::Status(s) => crate::report::status_text(s),
-        ReportBody::Apply(a) => crate::report::apply_text(a),
-    })
+    serde_wasm_bindgen::from_value::<Report>(v)
+        .map_err(|e| usage("invalid-report", format!("invalid report document: {}", serde_msg(e)), hint))
 }
 
 #[cfg(test)]

@@ -11,10 +11,10 @@
 // STRATA_REGISTRY, the token from STRATA_TOKEN. status --hook and apply
 // talk to a server's deployment hook through the Hook class.
 
-import { readdirSync, readFileSync, statSync, writeFileSync, renameSync, mkdirSync, rmSync, rmdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, renameSync, mkdirSync, rmSync, rmdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Directory, DirectoryBuilder, Hook, Registry, splitFile, isMigrationFile, sumFileName, plan, status, renderReport } from "../node.mjs";
+import { Directory, DirectoryBuilder, Hook, Registry, splitFile, isMigrationFile, sumFileName, plan, status, renderReport, renderReportHtml } from "../node.mjs";
 
 const VERSION = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
@@ -39,6 +39,7 @@ Usage:
   strata pull NAME[@TAG] --out DIR [--force] [--json]
                                                 fetch a version, verify every byte, write the files
   strata tags NAME [--json]                     list a directory's tags
+  strata report ID|FILE [--html | --json]       show a recorded deployment's report (or a report file)
 
   strata help COMMAND, strata COMMAND --help    help for one command
   strata --version                              print the version
@@ -240,6 +241,24 @@ points to, when it last moved and by which token.
 Options:
   --registry URL         the registry's base URL (default: $STRATA_REGISTRY)
   --json                 print {name, tags: [{name, version, updated, updatedBy}]}
+  -h, --help             show this help
+
+The token (scope read) is read from STRATA_TOKEN.
+`,
+  report: `Usage: strata report ID [--registry URL] [--html | --json]
+       strata report FILE [--html | --json]
+
+Shows the report of deployment ID (dep_..., as 'strata apply' prints it)
+recorded in a registry, or of a report document in FILE (a
+strata.report/v1 JSON file, e.g. from 'strata apply --json' or
+'strata plan --json'). Without options it prints a summary line and the
+report as Atlas prints it ('migrate apply', 'migrate status').
+
+Options:
+  --registry URL         the registry's base URL (default: $STRATA_REGISTRY)
+  --html                 write a self-contained HTML page (no script, nothing
+                         loaded from elsewhere): strata report ID --html > report.html
+  --json                 print the deployment (with its report) or the document as JSON
   -h, --help             show this help
 
 The token (scope read) is read from STRATA_TOKEN.
@@ -632,6 +651,44 @@ const registryCommands = {
     }
     const width = Math.max(...tags.map((t) => t.name.length));
     for (const t of tags) out(`${t.name.padEnd(width)}  ${t.version}  ${t.updated ?? ""}  ${t.updatedBy ?? ""}`.trimEnd() + "\n");
+    return 0;
+  },
+
+  async report(argv) {
+    const { values, positionals } = options(argv, { ...registryOptions, html: { type: "boolean" } }, { positionals: 1 });
+    if (values.help) return out(HELP.report), 0;
+    if (values.json && values.html) throw new UsageError("--json and --html are mutually exclusive");
+    const what = positionals[0];
+    // A file when one exists at that path; otherwise a deployment id.
+    let deployment = null;
+    let doc;
+    if (existsSync(what)) {
+      try {
+        doc = readFileSync(what, "utf8");
+      } catch (e) {
+        throw new IoError(`read file ${JSON.stringify(what)}: ${e.code ?? e.message}`, "check the path");
+      }
+    } else {
+      if (!/^dep_\w+$/.test(what)) {
+        throw new UsageError(`${JSON.stringify(what)} is neither a file nor a deployment id (dep_...)`);
+      }
+      const registry = openRegistry(values);
+      deployment = await withProgress(progressBar(false), () => registry.deployment(what));
+      doc = deployment.report;
+    }
+    if (values.json) {
+      out(JSON.stringify(deployment ?? (typeof doc === "string" ? JSON.parse(doc) : doc), null, 2) + "\n");
+      return 0;
+    }
+    if (values.html) {
+      out(renderReportHtml(doc));
+      return 0;
+    }
+    if (deployment) {
+      const d = deployment;
+      out(`deployment ${d.id}: ${d.dir} on ${d.target}, ${d.status}\n  version ${d.version ?? "(unknown)"}\n  recorded ${d.created} by ${d.createdBy}\n\n`);
+    }
+    out(renderReport(doc));
     return 0;
   },
 };

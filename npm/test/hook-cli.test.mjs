@@ -226,3 +226,53 @@ test("a stored version whose bytes were damaged: exit 1 naming the file, nothing
   assert.match(r.stderr, /\nhint: /);
   assert.deepEqual(tables(server.db), []);
 });
+
+test("report ID shows a recorded deployment as text, a self-contained HTML page or JSON; report FILE renders a document", { timeout: 60_000 }, async (t) => {
+  if (!needServer(t) || !needSqlite3(t)) return;
+  const { server, run, hook, src } = await setup(t);
+  // A hostile statement and error, to show the page keeps them inert.
+  writeFileSync(join(src, "20240101000004_bad.sql"), "INSERT INTO \"<script>alert(1)</script>\" VALUES ('\"><img src=x onerror=alert(2)>');\n");
+  assert.equal(strata(["hash", "--dir", src]).status, 0);
+  assert.equal(run(["push", "--dir", src, "--name", "app", "--registry", server.url]).status, 0);
+  const applied = run(["apply", "app", ...hook, "--yes", "--json"]);
+  assert.equal(applied.status, 1, applied.stderr);
+  const { deployment } = JSON.parse(applied.stdout);
+  assert.match(deployment.id, /^dep_\w+$/);
+  const withRegistry = (args) => run([...args, "--registry", server.url]);
+
+  const text = withRegistry(["report", deployment.id]);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`^deployment ${deployment.id}: app on local, failed\\n  version sha256:[0-9a-f]{64}\\n  recorded \\S+ by tok_\\w+\\n\\nMigrating to version 20240101000004 \\(4 migrations in total\\):\\n`));
+  assert.match(text.stdout, /no such table: <script>alert\(1\)<\/script>/);
+
+  const html = withRegistry(["report", deployment.id, "--html"]);
+  assert.equal(html.status, 0, html.stderr);
+  assert.match(html.stdout, /^<!doctype html>/);
+  assert.match(html.stdout, /<title>Apply of app on local<\/title>/);
+  assert.match(html.stdout, /Content-Security-Policy" content="default-src 'none'/);
+  assert.doesNotMatch(html.stdout, /<script|<img|<link|src=["']?http/);
+  assert.match(html.stdout, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  assert.match(html.stdout, /<li class="st-failed">/);
+
+  const json = withRegistry(["report", deployment.id, "--json"]);
+  assert.equal(json.status, 0, json.stderr);
+  const d = JSON.parse(json.stdout);
+  assert.equal(d.id, deployment.id);
+  assert.equal(d.status, "failed");
+  assert.equal(d.report.kind, "apply");
+
+  // A report file renders offline, with no registry.
+  const file = join(src, "..", `report-${process.pid}.json`);
+  writeFileSync(file, JSON.stringify(d.report));
+  const offline = cli(null)(["report", file, "--html"]);
+  assert.equal(offline.status, 0, offline.stderr);
+  assert.match(offline.stdout, /<title>Apply of app on local<\/title>/);
+  rmSync(file);
+
+  // Unknown ids and bad arguments.
+  const missing = withRegistry(["report", "dep_0000"]);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /deployment-not-found|no deployment/);
+  assert.equal(withRegistry(["report", "nope.json"]).status, 2);
+  assert.equal(withRegistry(["report", deployment.id, "--html", "--json"]).status, 2);
+});

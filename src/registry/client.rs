@@ -211,6 +211,42 @@ pub struct RecordedDeployment {
     pub status: super::DeploymentStatus,
 }
 
+/// A recorded deployment with its report ([`Client::deployment`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// Its id (`dep_…`).
+    pub id: String,
+    /// The directory.
+    pub dir: String,
+    /// The target.
+    pub target: String,
+    /// The directory version, when known.
+    #[serde(default)]
+    pub version: Option<BlobDigest>,
+    /// Its status, read from the report.
+    pub status: super::DeploymentStatus,
+    /// The plan's digest, when the report has one.
+    #[serde(default)]
+    pub plan_digest: Option<String>,
+    /// When the run started (RFC 3339), if it did.
+    #[serde(default)]
+    pub started: Option<String>,
+    /// When it ended (RFC 3339), if it did.
+    #[serde(default)]
+    pub finished: Option<String>,
+    /// When it was recorded (RFC 3339).
+    pub created: String,
+    /// The token that recorded it.
+    pub created_by: String,
+    /// The error the run ended with.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The report document as posted (`strata.report/v1`), unparsed: a
+    /// renderer checks its format.
+    pub report: serde_json::Value,
+}
+
 /// A tag of a directory, as listed by [`Client::tags`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -606,6 +642,19 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
             .await?
             .expect(&[200, 201])?
             .json()
+    }
+
+    /// Deployment `id` with its report (`GET /v1/deployments/{id}`).
+    pub async fn deployment(&self, id: &str) -> Result<Deployment, RegistryError> {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(RegistryError::new(
+                "invalid-name",
+                format!("{id:?} is not a deployment id"),
+                None,
+                "pass the id a deployment was recorded as (dep_…, from apply or GET /v1/deployments)",
+            ));
+        }
+        self.call(Method::Get, &format!("deployments/{id}"), vec![], None).await?.expect(&[200])?.json()
     }
 
     /// Records a `strata.report/v1` document (`report`, JSON text, sent

@@ -108,6 +108,25 @@ export interface TagInfo {
   updatedBy: string | null;
 }
 
+/** A recorded deployment and its report (`Registry.deployment`). */
+export interface Deployment {
+  id: string;
+  dir: string;
+  target: string;
+  version: string | null;
+  status: "succeeded" | "failed" | "dry-run" | "planned" | "checked";
+  planDigest: string | null;
+  /** RFC 3339, UTC. */
+  started: string | null;
+  finished: string | null;
+  created: string;
+  /** The id of the token that recorded it. */
+  createdBy: string;
+  error: string | null;
+  /** The report document (`renderReport` / `renderReportHtml` render it). */
+  report: ReportDocument;
+}
+
 /** What a `Registry` has sent and received (bodies only). */
 export interface RegistryStats {
   requests: number;
@@ -320,6 +339,17 @@ impl Registry {
         wasm_bindgen_futures::future_to_promise(async move {
             let tags = client.tags(&name).await.map_err(throw_registry)?;
             Ok(to_js(&tags))
+        })
+    }
+
+    /// Deployment `id` (`dep_…`) with its report document. Rejects with
+    /// the registry's error (`deployment-not-found`, `forbidden`...).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Deployment>")]
+    pub fn deployment(&self, id: String) -> js_sys::Promise {
+        let client = Rc::clone(&self.client);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let d = client.deployment(&id).await.map_err(throw_registry)?;
+            Ok(to_js(&d))
         })
     }
 
