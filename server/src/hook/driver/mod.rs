@@ -148,6 +148,33 @@ pub(crate) trait Conn: Send {
     }
     /// Atlas's upsert of one revision row.
     async fn upsert(&mut self, r: &Revision) -> Result<(), String>;
+    /// Runs one step of the executor.
+    async fn step(&mut self, step: Step<'_>) -> Result<(), String> {
+        match step {
+            Step::Begin => self.begin().await,
+            Step::Commit => self.commit().await,
+            Step::Rollback => self.rollback().await,
+            Step::WriteRevision(r) => self.upsert(r).await,
+            Step::Execute { sql, .. } => self.exec(sql).await,
+            Step::Done => Ok(()),
+        }
+    }
+    /// The SQL of `step` when it may go out later, ahead of the next
+    /// step's in the same round trip (`in_tx`: a transaction is open);
+    /// `None`: it runs alone, now. See [`Conn::run_after`].
+    fn ahead(&self, _step: Step<'_>, _in_tx: bool) -> Option<String> {
+        None
+    }
+    /// Runs the SQL of the steps sent ahead (`ahead`), then `step`, in
+    /// order, and stops at the first error: `Err((i, message))` when
+    /// `ahead[i]` failed (`i == ahead.len()`: `step`), and nothing after it
+    /// ran.
+    async fn run_after(&mut self, ahead: &[String], step: Step<'_>) -> Result<(), (usize, String)> {
+        for (i, sql) in ahead.iter().enumerate() {
+            self.exec(sql).await.map_err(|e| (i, e))?;
+        }
+        self.step(step).await.map_err(|e| (ahead.len(), e))
+    }
     /// Creates the revisions table (and its schema) if missing.
     async fn create_revisions_table(&mut self) -> Result<(), String>;
     /// The revisions (none when the table is missing) and whether the
@@ -395,23 +422,23 @@ async fn run<C: Conn>(
     });
     out.flush();
     let exec = ExecOptions { operator_version: opts.operator_version.clone(), dry_run: opts.dry_run };
-    let mut ex = Executor::new(plan.clone(), exec, now());
-    // The file started last (index into the plan and the report), and when.
-    let mut current: Option<(usize, Instant)> = None;
-    let mut failed: Option<(usize, usize, String)> = None;
-    let mut last_err: Option<String> = None;
-    // A statement's `statementDone`, held until the step after it (Atlas's
-    // revision row for it) has run: a client that sees the event knows the
-    // row was written, so after a crash the run resumes after it.
-    let mut done: Option<Event> = None;
+    let began = now();
+    let mut ex = Executor::new(plan.clone(), exec.clone(), began);
+    // Every outcome recorded, to rebuild the executor when a step sent
+    // ahead turns out to have failed.
+    let mut log: Vec<(Outcome, Timestamp)> = Vec::new();
+    let mut tr = Track { current: None, failed: None, last_err: None, done: None, in_tx: false };
+    // Steps recorded as done whose SQL goes out with the next step's.
+    let mut ahead: Vec<Ahead> = Vec::new();
+    let mut ahead_sql: Vec<String> = Vec::new();
     loop {
         // A dry run's report lists the files, but nothing starts.
         let started = if opts.dry_run { 0 } else { ex.report().applied.len() };
-        if current.map_or(started > 0, |(i, _)| started > i + 1) {
-            if let Some(e) = done.take() {
+        if tr.current.map_or(started > 0, |(i, _)| started > i + 1) {
+            if let Some(e) = tr.done.take() {
                 out.push(e);
             }
-            if let Some((i, t)) = current {
+            if let Some((i, t)) = tr.current {
                 out.push(Event::FileDone { file: plan.files[i].name.clone(), duration_ns: nanos(t) });
             }
             let i = started - 1;
@@ -422,47 +449,68 @@ async fn run<C: Conn>(
                 statements: f.pending_statements().len(),
                 skip: f.skip,
             });
-            current = Some((i, Instant::now()));
+            tr.current = Some((i, Instant::now()));
         }
         let step = ex.next();
+        if ex.error().is_none() {
+            if let Some(sql) = c.ahead(step, tr.in_tx) {
+                ahead.push(Ahead { log: log.len(), events: out.mark(), track: tr.clone() });
+                ahead_sql.push(sql);
+                out.hold();
+                tr.settle(&mut out, &plan, None, &Ok(()), 0);
+                let at = now();
+                ex.record(Outcome::Ok, at);
+                log.push((Outcome::Ok, at));
+                continue;
+            }
+        }
+        let (done, begin, end_tx) =
+            (step == Step::Done, step == Step::Begin, matches!(step, Step::Commit | Step::Rollback));
+        if done && ahead.is_empty() {
+            break;
+        }
         let executed = match step {
-            Step::Done => break,
             Step::Execute { file, statement, .. } => Some((file, statement)),
             _ => None,
         };
         let t = Instant::now();
-        let outcome = out
-            .while_running(async {
-                match step {
-                    Step::Begin => c.begin().await,
-                    Step::Commit => c.commit().await,
-                    Step::Rollback => c.rollback().await,
-                    Step::WriteRevision(r) => c.upsert(r).await,
-                    Step::Execute { sql, .. } => c.exec(sql).await,
-                    Step::Done => Ok(()),
-                }
-            })
-            .await;
+        let res = out.while_running(c.run_after(&ahead_sql, step)).await;
         let took = nanos(t);
-        if let Some(e) = done.take() {
-            out.push(e);
-        }
-        match (&outcome, executed) {
-            (Ok(()), Some((f, s))) => {
-                let st = &plan.files[f].statements[s];
-                done = Some(Event::StatementDone {
-                    file: plan.files[f].name.clone(),
-                    statement: s + 1,
-                    line: st.line,
-                    duration_ns: took,
-                });
+        let replayed = matches!(res, Err((i, _)) if i < ahead.len());
+        let (outcome, executed) = match res {
+            Ok(()) => (Ok(()), executed),
+            Err((i, e)) if i < ahead.len() => {
+                // A step sent ahead failed, and nothing after it ran: back
+                // to where the run stood before it, as if it had run alone.
+                let a = ahead.swap_remove(i);
+                log.truncate(a.log);
+                ex = Executor::new(plan.clone(), exec.clone(), began);
+                for (o, at) in &log {
+                    ex.record(o.clone(), *at);
+                }
+                out.truncate(a.events);
+                tr = a.track;
+                (Err(e), None)
             }
-            (Err(e), Some((f, s))) => failed = Some((f, s, e.clone())),
-            (Err(e), None) => last_err = Some(e.clone()),
-            (Ok(()), None) => {}
+            Err((_, e)) => (Err(e), executed),
+        };
+        ahead.clear();
+        ahead_sql.clear();
+        out.release();
+        if !replayed {
+            if done {
+                // Only the steps sent ahead were left to send.
+                continue;
+            }
+            tr.in_tx = (tr.in_tx || (begin && outcome.is_ok())) && !end_tx;
         }
-        ex.record(outcome.map_or_else(Outcome::Err, |()| Outcome::Ok), now());
+        tr.settle(&mut out, &plan, executed, &outcome, took);
+        let at = now();
+        let o = outcome.map_or_else(Outcome::Err, |()| Outcome::Ok);
+        ex.record(o.clone(), at);
+        log.push((o, at));
     }
+    let Track { current, failed, last_err, mut done, .. } = tr;
     if let Some(e) = done.take() {
         out.push(e);
     }
@@ -479,37 +527,131 @@ async fn run<C: Conn>(
     Ok(Applied { plan, report, failure })
 }
 
+/// What the loop knows besides the executor (saved with each step sent
+/// ahead, to go back to).
+#[derive(Clone)]
+struct Track {
+    /// The file started last (index into the plan and the report), and when.
+    current: Option<(usize, Instant)>,
+    /// The statement that failed, and the database's message.
+    failed: Option<(usize, usize, String)>,
+    /// The last error of a step that was not a statement.
+    last_err: Option<String>,
+    /// A statement's `statementDone`, held until the step after it (Atlas's
+    /// revision row for it) has run: a client that sees the event knows the
+    /// row was written, so after a crash the run resumes after it.
+    done: Option<Event>,
+    /// Whether a transaction is open.
+    in_tx: bool,
+}
+
+impl Track {
+    /// Takes the outcome of a step (`executed`: the statement it ran).
+    fn settle(
+        &mut self,
+        out: &mut Outbox<'_>,
+        plan: &Plan,
+        executed: Option<(usize, usize)>,
+        outcome: &Result<(), String>,
+        took: u64,
+    ) {
+        if let Some(e) = self.done.take() {
+            out.push(e);
+        }
+        match (outcome, executed) {
+            (Ok(()), Some((f, s))) => {
+                let st = &plan.files[f].statements[s];
+                self.done = Some(Event::StatementDone {
+                    file: plan.files[f].name.clone(),
+                    statement: s + 1,
+                    line: st.line,
+                    duration_ns: took,
+                });
+            }
+            (Err(e), Some((f, s))) => self.failed = Some((f, s, e.clone())),
+            (Err(e), None) => self.last_err = Some(e.clone()),
+            (Ok(()), None) => {}
+        }
+    }
+}
+
+/// A step sent ahead: recorded as done at once, its SQL sent in one round
+/// trip with the next step's ([`Conn::ahead`]: on PostgreSQL, the revision
+/// writes inside a transaction). If it fails, nothing after it
+/// runs, and the run goes back to where it stood before it: the executor
+/// replays [`Ahead::log`] outcomes, the events after [`Ahead::events`] are
+/// dropped unseen.
+struct Ahead {
+    /// Outcomes recorded before it.
+    log: usize,
+    /// Events before it.
+    events: usize,
+    track: Track,
+}
+
 /// How long progress events may be held to go out together. One event a
 /// statement, sent alone, costs a wake-up of the HTTP task, a write and a
 /// read by the client for each: far more than the line itself.
 const EVENT_BATCH: Duration = Duration::from_millis(10);
 
 /// The events of a run, passed on in order, in batches: an event is held
-/// at most [`EVENT_BATCH`], also while a long statement runs.
+/// at most [`EVENT_BATCH`], also while a long statement runs, or until the
+/// steps sent ahead before it have run ([`Outbox::hold`]).
 struct Outbox<'a> {
     on_event: &'a mut (dyn FnMut(&Event) + Send),
     held: Vec<Event>,
+    /// Events passed on so far.
+    passed: usize,
+    /// Events from this one on wait for steps sent ahead.
+    unsure: Option<usize>,
     /// When the oldest held event is due.
     due: Option<tokio::time::Instant>,
 }
 
 impl<'a> Outbox<'a> {
     fn new(on_event: &'a mut (dyn FnMut(&Event) + Send)) -> Self {
-        Outbox { on_event, held: Vec::new(), due: None }
+        Outbox { on_event, held: Vec::new(), passed: 0, unsure: None, due: None }
     }
 
     fn push(&mut self, e: Event) {
-        if self.held.is_empty() {
+        if self.due.is_none() && self.unsure.is_none() {
             self.due = Some(tokio::time::Instant::now() + EVENT_BATCH);
         }
         self.held.push(e);
     }
 
-    /// Passes on every held event.
+    /// The number of events so far.
+    fn mark(&self) -> usize {
+        self.passed + self.held.len()
+    }
+
+    /// Holds the events from here on until [`Outbox::release`].
+    fn hold(&mut self) {
+        if self.unsure.is_none() {
+            self.unsure = Some(self.mark());
+        }
+    }
+
+    /// The steps sent ahead have run: their events may go.
+    fn release(&mut self) {
+        self.unsure = None;
+        if !self.held.is_empty() && self.due.is_none() {
+            self.due = Some(tokio::time::Instant::now() + EVENT_BATCH);
+        }
+    }
+
+    /// Drops the held events from `mark` on (never one passed on).
+    fn truncate(&mut self, mark: usize) {
+        self.held.truncate(mark.saturating_sub(self.passed));
+    }
+
+    /// Passes on every held event that may go.
     fn flush(&mut self) {
-        for e in self.held.drain(..) {
+        let n = self.unsure.map_or(self.held.len(), |u| u.saturating_sub(self.passed).min(self.held.len()));
+        for e in self.held.drain(..n) {
             (self.on_event)(&e);
         }
+        self.passed += n;
         self.due = None;
     }
 

@@ -14,6 +14,7 @@
 use super::{Conn, HookError, HookErrorKind};
 use crate::hook::lock::{backoff, PG_LOCK_ID};
 use crate::hook::targets::{Location, Target};
+use futures_util::StreamExt;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::types::Oid;
@@ -27,7 +28,7 @@ use std::time::Instant;
 use strata::lex::Dialect;
 use strata::plan::clean::{postgres_not_clean, SchemaTables};
 use strata::plan::revision::{render_hash_list, REVISIONS_TABLE};
-use strata::plan::{Revision, RevisionSql};
+use strata::plan::{Revision, RevisionSql, Step};
 
 /// Atlas's default schema for the revisions table of a connection that is
 /// not schema-bound.
@@ -69,22 +70,32 @@ pub struct PgConn {
     /// Where the revisions table is.
     revisions_schema: String,
     locked: bool,
+    /// Whether the session has the upsert as [`PREPARED_UPSERT`].
+    prepared: bool,
 }
 
 /// lib/pq's text of a database error (v1.12, which Atlas uses), else
 /// sqlx's: `pq: <message>[ at column C | at position L:C] (<SQLSTATE>)`,
 /// the position only for a statement sent as is (`query`).
 pub fn message(e: &sqlx::Error) -> String {
-    message_for(e, None)
+    message_for(e, None, 0)
 }
 
-fn message_for(e: &sqlx::Error, query: Option<&str>) -> String {
-    let sqlx::Error::Database(d) = e else { return e.to_string() };
-    let mut msg = d.message().to_string();
-    let pos = d.try_downcast_ref::<PgDatabaseError>().and_then(|p| match p.position() {
+/// The error's position in the query string (1-based characters).
+fn position(e: &sqlx::Error) -> Option<usize> {
+    let sqlx::Error::Database(d) = e else { return None };
+    match d.try_downcast_ref::<PgDatabaseError>()?.position() {
         Some(PgErrorPosition::Original(pos)) => Some(pos),
         _ => None,
-    });
+    }
+}
+
+/// `message` for `query`, sent after `offset` characters of other SQL
+/// (the error's position counts those too).
+fn message_for(e: &sqlx::Error, query: Option<&str>, offset: usize) -> String {
+    let sqlx::Error::Database(d) = e else { return e.to_string() };
+    let mut msg = d.message().to_string();
+    let pos = position(e).and_then(|p| p.checked_sub(offset)).filter(|&p| p > 0);
     if let (Some(q), Some(pos)) = (query.filter(|q| !q.is_empty()), pos) {
         // lib/pq's posToLine: `pos` counts characters, lines end with "\n".
         let lines: Vec<&str> = q.split('\n').collect();
@@ -109,6 +120,14 @@ fn message_for(e: &sqlx::Error, query: Option<&str>) -> String {
         _ => format!("pq: {msg}"),
     }
 }
+
+/// A string literal, the same whatever `standard_conforming_strings` says.
+fn literal(s: &str) -> String {
+    format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// The session's name of the core's upsert, for the writes sent ahead.
+const PREPARED_UPSERT: &str = "strata_revision_upsert";
 
 /// `timestamptz` in binary: microseconds since 2000-01-01 UTC.
 struct Timestamptz(i64);
@@ -222,7 +241,7 @@ impl PgConn {
             .or_else(|| search_path.clone())
             .unwrap_or_else(|| DEFAULT_REVISIONS_SCHEMA.to_string());
         let sql = QualifiedSql::new(&revisions_schema).map_err(|e| HookError::new(HookErrorKind::Database, e))?;
-        Ok(PgConn { conn, sql, bound: search_path.clone(), revisions_schema, locked: false })
+        Ok(PgConn { conn, sql, bound: search_path.clone(), revisions_schema, locked: false, prepared: false })
     }
 
     /// Takes Atlas's advisory lock, polling until the target's timeout.
@@ -308,6 +327,37 @@ impl PgConn {
         ))
     }
 
+    /// The core's upsert of `r` as a simple query: `EXECUTE` of
+    /// [`PREPARED_UPSERT`] with the same values [`Conn::upsert`] binds (the
+    /// time to the microsecond, `partial_hashes` as `jsonb`).
+    fn upsert_text(&self, r: &Revision) -> Result<String, String> {
+        let int = |n: u64, col: &str| {
+            i64::try_from(n).map(|n| n.to_string()).map_err(|_| format!("revision column {col} out of range: {n}"))
+        };
+        let Timestamptz(micros) = timestamptz(&r.executed_at)?;
+        let ns =
+            micros.checked_add(PG_EPOCH_MICROS).and_then(|m| m.checked_mul(1000)).ok_or("executed_at out of range")?;
+        let executed_at = format!("{}::timestamptz", literal(&strata::report::rfc3339(ns)));
+        let hashes = render_hash_list(r.partial_hashes.as_deref())
+            .map_or_else(|| "NULL".to_string(), |h| format!("{}::jsonb", literal(&h)));
+        // In `REVISION_COLUMNS` order, as `bind_revision` binds them.
+        let values = [
+            literal(&r.version),
+            literal(&r.description),
+            int(r.kind.0, "type")?,
+            int(r.applied, "applied")?,
+            int(r.total, "total")?,
+            executed_at,
+            r.execution_time.to_string(),
+            literal(&r.error),
+            literal(&r.error_stmt),
+            literal(&r.hash),
+            hashes,
+            literal(&r.operator_version),
+        ];
+        Ok(format!("EXECUTE {PREPARED_UPSERT}({})", values.join(", ")))
+    }
+
     async fn table_exists(&mut self) -> Result<bool, String> {
         let schema = self.revisions_schema.clone();
         self.table_exists_in(&schema).await
@@ -347,7 +397,7 @@ impl Conn for PgConn {
             .execute(&mut self.conn)
             .await
             .map(|_| ())
-            .map_err(|e| message_for(&e, Some(sql)))
+            .map_err(|e| message_for(&e, Some(sql), 0))
     }
 
     async fn upsert(&mut self, r: &Revision) -> Result<(), String> {
@@ -363,25 +413,83 @@ impl Conn for PgConn {
         .map_err(|e| message(&e))
     }
 
+    /// The revision writes inside a transaction: a failing one aborts the
+    /// transaction, so nothing sent after it in the same message runs
+    /// (PostgreSQL skips the rest of a query string after an error), and
+    /// nothing it did stays.
+    fn ahead(&self, step: Step<'_>, in_tx: bool) -> Option<String> {
+        match step {
+            Step::WriteRevision(r) if in_tx && self.prepared => self.upsert_text(r).ok(),
+            _ => None,
+        }
+    }
+
+    /// One simple query: the SQL sent ahead, then the step's statement
+    /// (or `COMMIT`, `ROLLBACK`), one round trip instead of one each. A
+    /// statement's error position is counted from its own start.
+    async fn run_after(&mut self, ahead: &[String], step: Step<'_>) -> Result<(), (usize, String)> {
+        if ahead.is_empty() {
+            return self.step(step).await.map_err(|e| (0, e));
+        }
+        let last = match step {
+            Step::Execute { sql, .. } => Some(sql),
+            Step::Commit => Some("COMMIT"),
+            Step::Rollback => Some("ROLLBACK"),
+            Step::Begin | Step::WriteRevision(_) | Step::Done => None,
+        };
+        let mut sql = String::new();
+        for a in ahead {
+            sql.push_str(a);
+            sql.push_str(";\n");
+        }
+        let offset = sql.chars().count();
+        sql.push_str(last.unwrap_or_default());
+        let mut ran = 0;
+        let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.as_str())).execute_many(&mut self.conn);
+        while let Some(r) = results.next().await {
+            match r {
+                Ok(_) => ran += 1,
+                // PostgreSQL parses the whole string before it runs any of
+                // it: a syntax error in the statement is the statement's.
+                // Nothing ran, and the transaction is aborted as it would be
+                // after the statement failed alone (what ran before it in the
+                // transaction is rolled back all the same).
+                Err(e) if ran == 0 && position(&e).is_some_and(|p| p > offset) => {
+                    return Err((ahead.len(), message_for(&e, last, offset)))
+                }
+                Err(e) if ran < ahead.len() => return Err((ran, message(&e))),
+                Err(e) => return Err((ahead.len(), message_for(&e, last, offset))),
+            }
+        }
+        drop(results);
+        match (last, step) {
+            (None, Step::Begin | Step::WriteRevision(_)) => self.step(step).await.map_err(|e| (ahead.len(), e)),
+            _ => Ok(()),
+        }
+    }
+
     async fn create_revisions_table(&mut self) -> Result<(), String> {
         // Only what is missing, as Atlas does: a deploy user without CREATE
         // on the schema can use an existing table (`IF NOT EXISTS` alone
         // would still check the privilege).
-        if self.table_exists().await? {
-            return Ok(());
+        if !self.table_exists().await? {
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)")
+                    .bind(&self.revisions_schema)
+                    .fetch_one(&mut self.conn)
+                    .await
+                    .map_err(|e| message(&e))?;
+            if !exists {
+                let schema = format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&self.revisions_schema));
+                self.exec(&schema).await?;
+            }
+            let create = self.sql.create_table.clone();
+            self.exec(&create).await?;
         }
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)")
-                .bind(&self.revisions_schema)
-                .fetch_one(&mut self.conn)
-                .await
-                .map_err(|e| message(&e))?;
-        if !exists {
-            let schema = format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&self.revisions_schema));
-            self.exec(&schema).await?;
-        }
-        let create = self.sql.create_table.clone();
-        self.exec(&create).await
+        // For the writes sent ahead (`ahead`); without it, each goes alone.
+        let prepare = format!("PREPARE {PREPARED_UPSERT} AS {}", self.sql.upsert);
+        self.prepared = self.exec(&prepare).await.is_ok();
+        Ok(())
     }
 
     async fn revisions(&mut self) -> Result<(Vec<Revision>, bool), String> {
