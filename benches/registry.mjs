@@ -15,33 +15,21 @@
 // Needs the npm package (make pkg), a release build of the server
 // (cargo build --release -p strata-server) and wrk (Debian's package).
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, cpus } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { performance } from "node:perf_hooks";
+import { CLI, cli, median, opt, requireBuilt, root, startServer as startWith } from "./common/server.mjs";
 
-const root = new URL("../", import.meta.url).pathname;
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : dflt;
-};
 const RUNS = Math.max(1, Number(opt("--runs", 3)) | 0);
 const SERVER = opt("--server", join(root, "target/release/strata-server"));
 const WRK_SECONDS = Number(opt("--wrk-seconds", 10));
-const CLI = join(root, "pkg/bin/strata.mjs");
-for (const [path, how] of [
+requireBuilt([
   [SERVER, "cargo build --release -p strata-server"],
   [CLI, "make pkg"],
-]) {
-  if (!existsSync(path)) {
-    console.error(`${path} is missing: build it with \`${how}\``);
-    process.exit(2);
-  }
-}
+]);
 
 // ---- a deterministic 1,000-file, 10 MB directory ----------------------------
 
@@ -64,40 +52,7 @@ function addFile(dir, i) {
 
 // ---- processes ----------------------------------------------------------------
 
-function cli(argv, env = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...argv], { env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`strata ${argv.join(" ")}: exit ${r.status}\n${r.stderr}`);
-  return r.stdout;
-}
-
-async function startServer() {
-  const data = mkdtempSync(join(tmpdir(), "strata-bench-"));
-  const token = spawnSync(SERVER, ["token", "create", "--scope", "read,push", "--data", data], { encoding: "utf8" });
-  if (token.status !== 0) throw new Error(token.stderr);
-  const child = spawn(SERVER, ["serve", "--data", data, "--listen", "127.0.0.1:0", "--log-format", "json"], {
-    stdio: ["ignore", "pipe", "ignore"],
-    env: { ...process.env, RUST_LOG: "warn" },
-  });
-  const line = await new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout });
-    rl.once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`strata-server exited ${code}`)));
-  });
-  const url = line.replace("listening on ", "").trim();
-  return {
-    url,
-    token: token.stdout.trim(),
-    pid: child.pid,
-    peakKiB() {
-      const m = readFileSync(`/proc/${child.pid}/status`, "utf8").match(/VmHWM:\s+(\d+) kB/);
-      return Number(m[1]);
-    },
-    stop() {
-      child.kill("SIGTERM");
-      return new Promise((r) => child.once("exit", () => (rmSync(data, { recursive: true, force: true }), r())));
-    },
-  };
-}
+const startServer = () => startWith(SERVER);
 
 /** Runs the CLI with --json and returns the wall time and the client's counts. */
 function timed(server, argv) {
@@ -107,8 +62,6 @@ function timed(server, argv) {
   const r = JSON.parse(outText);
   return { ms, requests: r.stats.requests, sent: r.stats.bytesSent, received: r.stats.bytesReceived };
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // ---- push and pull ------------------------------------------------------------
 
