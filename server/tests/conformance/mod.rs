@@ -38,7 +38,9 @@ use strata::plan::revision::render_hash_list;
 use strata::plan::{status, DbState, Revision, RevisionSql};
 use strata::registry::{BlobDigest, Manifest};
 use strata::report::{apply_text, status_text, ApplyReport};
-use strata_conformance::apply::{compare_revision, compare_revisions, mismatch, revision_from};
+use strata_conformance::apply::{
+    apply_template, check_table_list, compare_revision, compare_revisions, mismatch, revision_from,
+};
 
 /// Where the corpus is: `$STRATA_CONFORMANCE`, else `../shared/conformance`
 /// beside the checkout (as `tests/conformance/build.rs` finds it).
@@ -1121,28 +1123,8 @@ impl<'a> CaseRun<'a> {
                         }
                     }
                 }
-                "expect_tables" => {
-                    let argv: Vec<&str> =
-                        st["argv"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                    let excluded: Vec<&str> = argv.windows(2).filter(|p| p[0] == "--exclude").map(|p| p[1]).collect();
-                    let got: Vec<&str> = tables.iter().map(String::as_str).filter(|t| !excluded.contains(t)).collect();
-                    let mut want: Vec<&str> = w.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                    want.sort_unstable();
-                    if got != want {
-                        failures.push(mismatch(
-                            label,
-                            "tables (excluding --exclude ones)",
-                            &want.join(", "),
-                            &got.join(", "),
-                        ));
-                    }
-                }
-                "tables_exactly" => {
-                    let mut want: Vec<&str> = w.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                    want.sort_unstable();
-                    if tables != want {
-                        failures.push(mismatch(label, "tables", &want.join(", "), &tables.join(", ")));
-                    }
+                "expect_tables" | "tables_exactly" => {
+                    check_table_list(label, st, k, w, &tables, failures);
                 }
                 "query" => {
                     let Db::Sqlite(f) = &db else { return Err("query checks are SQLite's".into()) };
@@ -1378,21 +1360,6 @@ fn refusal(target: &str, r: &common::Resp) -> String {
 fn message_of(r: &common::Resp) -> String {
     let j: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
     j["message"].as_str().map(str::to_string).unwrap_or_else(|| format!("{} {}", r.status, r.text()))
-}
-
-/// The Go templates the core cases pass to `--format` / `--log`, over the
-/// report (as the core's SQLite harness evaluates them).
-fn apply_template(tpl: &str, r: &ApplyReport) -> Result<String, String> {
-    let norm: String = tpl.split_whitespace().collect::<Vec<_>>().join(" ");
-    match norm.as_str() {
-        "{{ len .Applied }}" => Ok(r.applied.len().to_string()),
-        "{{ range .Applied }}{{ .Version }}{{ end }}" => Ok(r.applied.iter().map(|f| f.version.as_str()).collect()),
-        "{{ range .Applied }}{{ println .Version }}{{ end }}" => {
-            Ok(r.applied.iter().map(|f| format!("{}\n", f.version)).collect())
-        }
-        "{{ .Error }}" => Ok(r.error.clone().unwrap_or_default()),
-        _ => Err(format!("Go template {tpl:?} is not emulated")),
-    }
 }
 
 /// The migration directory at `path`, split in `dialect`.

@@ -1049,3 +1049,50 @@ pub fn check_render_set() -> Outcomes {
     }
     out
 }
+
+/// The `--format` / `--log` Go templates the core cases pass to `migrate
+/// apply`, evaluated the way Go's `text/template` would over Atlas's
+/// `MigrateApply` (the report). Other templates are refused.
+pub fn apply_template(tpl: &str, r: &ApplyReport) -> Result<String, String> {
+    let norm: String = tpl.split_whitespace().collect::<Vec<_>>().join(" ");
+    match norm.as_str() {
+        "{{ len .Applied }}" => Ok(r.applied.len().to_string()),
+        "{{ range .Applied }}{{ .Version }}{{ end }}" => Ok(r.applied.iter().map(|f| f.version.as_str()).collect()),
+        "{{ range .Applied }}{{ println .Version }}{{ end }}" => {
+            Ok(r.applied.iter().map(|f| format!("{}\n", f.version)).collect())
+        }
+        "{{ .Error }}" => Ok(r.error.clone().unwrap_or_default()),
+        _ => Err(format!("harness: Go template {tpl:?} is not emulated")),
+    }
+}
+
+/// A `check_db` step's table-list checks, over the tables the database
+/// lists (sorted): `expect_tables` (ignoring the step's `--exclude` ones)
+/// and `tables_exactly`. Returns whether `key` was one of them.
+pub fn check_table_list(
+    label: &str,
+    step: &Value,
+    key: &str,
+    want: &Value,
+    tables: &[String],
+    failures: &mut Vec<String>,
+) -> bool {
+    let mut wanted: Vec<&str> = want.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    wanted.sort_unstable();
+    let (what, got): (&str, Vec<&str>) = match key {
+        "expect_tables" => {
+            let argv: Vec<&str> = step["argv"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let excluded: Vec<&str> = argv.windows(2).filter(|p| p[0] == "--exclude").map(|p| p[1]).collect();
+            (
+                "tables (excluding --exclude ones)",
+                tables.iter().map(String::as_str).filter(|t| !excluded.contains(t)).collect(),
+            )
+        }
+        "tables_exactly" => ("tables", tables.iter().map(String::as_str).collect()),
+        _ => return false,
+    };
+    if got != wanted {
+        failures.push(mismatch(label, what, &wanted.join(", "), &got.join(", ")));
+    }
+    true
+}

@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use strata_conformance::apply::{compare_revision, compare_revisions, mismatch, revision_from};
+use strata_conformance::apply::{check_table_list, compare_revision, compare_revisions, mismatch, revision_from};
 
 /// What a run of all cases found.
 #[derive(Debug, Default)]
@@ -448,27 +448,8 @@ fn check_db(
                 }
             }
             "expected_file" => {}
-            "expect_tables" => {
-                let argv: Vec<&str> = st["argv"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                let excluded: Vec<&str> = argv.windows(2).filter(|p| p[0] == "--exclude").map(|p| p[1]).collect();
-                let got: Vec<&str> = tables.iter().map(String::as_str).filter(|t| !excluded.contains(t)).collect();
-                let mut want: Vec<&str> = w.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                want.sort_unstable();
-                if got != want {
-                    failures.push(mismatch(
-                        label,
-                        "tables (excluding --exclude ones)",
-                        &want.join(", "),
-                        &got.join(", "),
-                    ));
-                }
-            }
-            "tables_exactly" => {
-                let mut want: Vec<&str> = w.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                want.sort_unstable();
-                if tables != want {
-                    failures.push(mismatch(label, "tables", &want.join(", "), &tables.join(", ")));
-                }
+            "expect_tables" | "tables_exactly" => {
+                check_table_list(label, st, k, w, &tables, failures);
             }
             "query" => {
                 let q = w.as_str().unwrap_or("");

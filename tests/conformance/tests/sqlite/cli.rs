@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 use strata::dir::{DirOptions, Directory};
 use strata::lex::Dialect;
 use strata::plan::{plan, set, status, DbState, ExecOptions, ExecOrder, Executor, PlanOptions, Revision, TxMode};
-use strata::report::{apply_text, set_text, status_text, ApplyReport};
+use strata::report::{apply_text, set_text, status_text};
 use strata::sum::SumError;
+use strata_conformance::apply::apply_template;
 
 /// What the harness writes into `operator_version`.
 pub const OPERATOR: &str = "strata-conformance";
@@ -385,21 +386,6 @@ fn connect<'e>(env: &'e mut Env<'_>, a: &Args) -> Result<Handle<'e>, String> {
         return Err(format!("cannot store revisions-table in a separate schema ({}) with SQLite driver", go_quote(s)));
     }
     Ok(h)
-}
-
-/// The `--format` / `--log` templates the core cases use, evaluated the
-/// way Go's `text/template` would over Atlas's `MigrateApply`.
-fn apply_template(tpl: &str, r: &ApplyReport) -> Result<String, String> {
-    let norm: String = tpl.split_whitespace().collect::<Vec<_>>().join(" ");
-    match norm.as_str() {
-        "{{ len .Applied }}" => Ok(r.applied.len().to_string()),
-        "{{ range .Applied }}{{ .Version }}{{ end }}" => Ok(r.applied.iter().map(|f| f.version.as_str()).collect()),
-        "{{ range .Applied }}{{ println .Version }}{{ end }}" => {
-            Ok(r.applied.iter().map(|f| format!("{}\n", f.version)).collect())
-        }
-        "{{ .Error }}" => Ok(r.error.clone().unwrap_or_default()),
-        _ => Err(format!("harness: Go template {tpl:?} is not emulated")),
-    }
 }
 
 fn apply(env: &mut Env<'_>, a: &Args, res: &mut CmdResult) -> Result<(), String> {
