@@ -649,3 +649,38 @@ async fn postgres_schema_bound_targets_keep_revisions_in_their_schema_and_refuse
     assert_eq!(a.failure, None);
     assert_eq!(pg_tables(&url).await, ["atlas_schema_revisions", "one"]);
 }
+
+/// Inside a transaction the hook sends only a file's last revision row
+/// (the earlier ones are invisible and overwritten). A migration that
+/// drops the revisions table part-way therefore fails at that last write,
+/// where Atlas fails at the write right after the DROP: the run fails with
+/// the database's error, the file's transaction is rolled back, and the
+/// database is as before the run, as with Atlas.
+#[tokio::test]
+async fn postgres_a_dropped_revisions_table_fails_the_file_and_rolls_it_back() {
+    let Some((tmp, t, url)) = pg_target("postgres_a_dropped_revisions_table_fails_the_file_and_rolls_it_back").await
+    else {
+        return;
+    };
+    let d = dir(
+        &t,
+        &[
+            ("1_a.sql", "CREATE TABLE a (id int);\n"),
+            (
+                "2_b.sql",
+                "CREATE TABLE b (id int);\nDROP TABLE atlas_schema_revisions.atlas_schema_revisions;\nCREATE TABLE c (id int);\n",
+            ),
+        ],
+    );
+    let (a, events) = run(&t, &d, &opts(&tmp)).await;
+    let f = a.failure.expect("the run fails");
+    assert!(f.message.contains("atlas_schema_revisions") && f.message.contains("does not exist"), "{f:?}");
+    assert_eq!(f.file.as_deref(), Some("2_b.sql"), "{f:?}");
+    assert!(kinds(&events).ends_with(&["error".to_string(), "finished".to_string()]), "{:?}", kinds(&events));
+    // File 1 committed; file 2 (its tables and the DROP) rolled back.
+    let tables = pg_strings(&url, "SELECT table_name::text FROM information_schema.tables WHERE table_schema IN ('public', 'atlas_schema_revisions') ORDER BY 1").await;
+    assert_eq!(tables, ["a", "atlas_schema_revisions"]);
+    let versions =
+        pg_strings(&url, "SELECT version FROM atlas_schema_revisions.atlas_schema_revisions ORDER BY version").await;
+    assert_eq!(versions, ["1"]);
+}

@@ -454,7 +454,11 @@ async fn run<C: Conn>(
         let step = ex.next();
         if ex.error().is_none() {
             if let Some(sql) = c.ahead(step, tr.in_tx) {
-                ahead.push(Ahead { log: log.len(), events: out.mark(), track: tr.clone() });
+                let version = match step {
+                    Step::WriteRevision(r) => Some(r.version.clone()),
+                    _ => None,
+                };
+                ahead.push(Ahead { log: log.len(), events: out.mark(), track: tr.clone(), version });
                 ahead_sql.push(sql);
                 out.hold();
                 tr.settle(&mut out, &plan, None, &Ok(()), 0);
@@ -474,6 +478,26 @@ async fn run<C: Conn>(
             _ => None,
         };
         let t = Instant::now();
+        // Inside a transaction, a file's revision row written before its
+        // next statement is overwritten by the row written after that
+        // statement, or rolled back with the transaction if it fails: no
+        // other session can ever see it, so it is not sent. The file's last
+        // row goes out with the next step that is not one of its statements
+        // (COMMIT, or the next file's under tx mode all).
+        if tr.in_tx {
+            if let Step::Execute { file, .. } = step {
+                let v = plan.files[file].version.as_str();
+                let mut i = 0;
+                while i < ahead.len() {
+                    if ahead[i].version.as_deref() == Some(v) {
+                        ahead.remove(i);
+                        ahead_sql.remove(i);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+        }
         let res = out.while_running(c.run_after(&ahead_sql, step)).await;
         let took = nanos(t);
         let replayed = matches!(res, Err((i, _)) if i < ahead.len());
@@ -587,6 +611,8 @@ struct Ahead {
     /// Events before it.
     events: usize,
     track: Track,
+    /// The version whose revision row it writes, if it is a revision write.
+    version: Option<String>,
 }
 
 /// How long progress events may be held to go out together. One event a
