@@ -112,6 +112,10 @@ struct ServeArgs {
     /// records deployments to, instead of this server's own storage.
     #[arg(long, env = "STRATA_REGISTRY")]
     registry: Option<String>,
+    /// A directory of static files (the web viewer) served outside the API,
+    /// `index.html` for any other path.
+    #[arg(long, env = "STRATA_WWW")]
+    www: Option<PathBuf>,
     /// The token this server uses with `--registry` (scopes read, report).
     #[arg(long, env = "STRATA_REGISTRY_TOKEN", hide_env_values = true)]
     registry_token: Option<String>,
@@ -258,9 +262,15 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         }
         None => None,
     };
+    if let Some(w) = &a.www {
+        if !w.join("index.html").is_file() {
+            return Err(format!("--www {}: it has no index.html; pass the viewer's directory", w.display()));
+        }
+    }
     let config = Config {
         targets,
         remote,
+        www: a.www.clone(),
         limits: Limits { max_blob_size: a.max_blob_size, max_files: a.max_files },
         max_body: a.max_body,
         max_version_size: a.max_version_size,

@@ -237,3 +237,56 @@ async fn logs_one_line_per_request_as_json_when_asked() {
     assert_eq!(request["fields"]["path"], "/v1/dirs/app/tags/latest");
     assert!(request["fields"]["micros"].is_u64());
 }
+
+/// `--www DIR`: the viewer's files outside the API, `index.html` for the
+/// viewer's own routes, never a file outside DIR; the API's unknown paths
+/// stay JSON 404s.
+#[tokio::test]
+async fn serves_the_viewer_outside_the_api() {
+    let www = tempfile::tempdir().unwrap();
+    std::fs::write(www.path().join("index.html"), "<!doctype html><title>strata</title>").unwrap();
+    std::fs::create_dir(www.path().join("pkg")).unwrap();
+    std::fs::write(www.path().join("pkg/strata_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(www.path().join("app.js"), "export {};").unwrap();
+    let s = Server::start_with(&["--www", www.path().to_str().unwrap()]).await;
+
+    for (path, ctype, body) in [
+        ("/", "text/html", "<!doctype html><title>strata</title>"),
+        ("/dirs/app/tags", "text/html", "<!doctype html><title>strata</title>"),
+        ("/app.js", "text/javascript", "export {};"),
+    ] {
+        let r = s.get(path, None).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+        assert!(
+            r.header("content-type").is_some_and(|c| c.starts_with(ctype)),
+            "{path}: {:?}",
+            r.header("content-type")
+        );
+        assert_eq!(r.text(), body, "{path}");
+        assert_eq!(r.header("x-content-type-options").as_deref(), Some("nosniff"));
+    }
+    let r = s.get("/pkg/strata_bg.wasm", None).await;
+    assert_eq!((r.status, r.header("content-type").as_deref()), (200, Some("application/wasm")));
+
+    // Nothing outside the directory, whatever the spelling.
+    for raw in
+        ["GET /../Cargo.toml HTTP/1.1", "GET /%2e%2e/Cargo.toml HTTP/1.1", "GET /pkg/..%2f..%2fCargo.toml HTTP/1.1"]
+    {
+        let (status, body) = s.raw(&format!("{raw}\r\nHost: x\r\nConnection: close\r\n\r\n")).await;
+        assert!(!body.contains("[package]"), "{raw}: {status} {body}");
+    }
+    // The API keeps its JSON errors and its auth.
+    s.get("/v1/nope", None).await.error(404, "not-found");
+    s.get("/hook/v1/nope", None).await.error(404, "not-found");
+    s.get("/v1/dirs", None).await.error(401, "unauthorized");
+    let r = s.post_json("/dirs/app", None, &serde_json::json!({})).await;
+    assert_eq!(r.status, 404, "only GET and HEAD read the viewer: {}", r.text());
+
+    // Without --www there is no viewer: a JSON 404.
+    Server::start().await.get("/", None).await.error(404, "not-found");
+    // A directory without index.html is refused at startup.
+    let empty = tempfile::tempdir().unwrap();
+    let out = s.command(&["serve", "--www", empty.path().to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("index.html"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -55,6 +55,8 @@ pub struct Config {
     /// The registry the hook fetches versions from and records
     /// deployments to (`--registry`); `None`: this server's storage.
     pub remote: Option<Arc<crate::remote::RemoteRegistry>>,
+    /// The viewer's files, served outside the API (`--www`).
+    pub www: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -68,6 +70,7 @@ impl Default for Config {
             verify_concurrency: 2,
             targets: crate::hook::Targets::default(),
             remote: None,
+            www: None,
         }
     }
 }
@@ -161,7 +164,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/hook/v1/targets/{target}/revisions", get(hook::revisions))
         .route("/hook/v1/targets/{target}/plan", post(hook::plan))
         .route("/hook/v1/targets/{target}/apply", post(hook::apply))
-        .fallback(service::not_found)
+        .fallback(service::fallback)
         .method_not_allowed_fallback(service::method_not_allowed)
         .with_state(app.clone())
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(service::panicked));

@@ -33,6 +33,36 @@ pub async fn not_found(method: Method, uri: Uri) -> ApiError {
     )
 }
 
+/// Paths that are the API's: never answered with the viewer's files.
+const API_PREFIXES: [&str; 4] = ["/v1/", "/hook/", "/healthz", "/metrics"];
+
+/// The viewer's files (`--www DIR`) for a `GET` or `HEAD` outside the API:
+/// the file at the path, else `index.html` (the viewer routes by URL, so a
+/// reload of `/dirs/app` must load the page). Paths never leave `DIR`.
+/// Everything else, and every unknown API path, is a JSON 404.
+pub async fn fallback(State(app): State<Arc<App>>, req: axum::extract::Request) -> Response {
+    use tower::ServiceExt;
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    let path = uri.path();
+    let viewer = app.config.www.as_ref().filter(|_| {
+        (method == Method::GET || method == Method::HEAD) && !API_PREFIXES.iter().any(|p| path.starts_with(p))
+    });
+    let Some(dir) = viewer else { return not_found(method, uri).await.into_response() };
+    let index = tower_http::services::ServeFile::new(dir.join("index.html"));
+    let served = tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true).fallback(index);
+    match served.oneshot(req).await {
+        Ok(mut r) => {
+            let h = r.headers_mut();
+            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            // The page and its loader change with each build; the browser
+            // revalidates them (ServeDir answers If-Modified-Since).
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r.map(axum::body::Body::new)
+        }
+        Err(e) => match e {},
+    }
+}
+
 /// A known path with another method: 405 `method-not-allowed`.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
