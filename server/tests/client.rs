@@ -160,6 +160,68 @@ async fn tags_list_and_compare_and_swap() {
     assert_eq!(c.tags("app").await.unwrap().len(), 3);
 }
 
+/// The listings a viewer reads: directories, versions, a tag's history,
+/// deployments (filtered, limited, paged past the server's page size) and
+/// one deployment with its report.
+#[tokio::test]
+async fn listings_directories_versions_history_and_deployments() {
+    use strata::registry::client::DeploymentQuery;
+    use strata::registry::DeploymentStatus;
+    use strata::report::{ApplyReport, Report, ReportBody};
+    let s = Server::start().await;
+    let c = registry(&s, &s.token("read,push,report"));
+    let v1 = c.push(&directory(1), "app", &["stable"], |_| {}).await.unwrap().version;
+    let v2 = c.push(&directory(2), "app", &[], |_| {}).await.unwrap().version;
+    c.push(&directory(1), "web", &[], |_| {}).await.unwrap();
+
+    let dirs = c.dirs().await.unwrap();
+    let d: Vec<_> = dirs.iter().map(|d| (d.name.as_str(), d.versions, d.tags)).collect();
+    assert_eq!(d, [("app", 2, 2), ("web", 1, 1)]);
+    let versions = c.versions("app", None).await.unwrap();
+    assert_eq!(versions.iter().map(|v| &v.digest).collect::<Vec<_>>(), [&v2, &v1], "newest first");
+    assert_eq!((versions[1].files, versions[1].created_by.starts_with("tok_")), (1, true));
+    assert_eq!(c.versions("app", Some(1)).await.unwrap().len(), 1);
+    let history = c.tag_history("app", "latest", None).await.unwrap();
+    let moves: Vec<_> = history.iter().map(|h| (&h.version, h.previous.as_ref())).collect();
+    assert_eq!(moves, [(&v2, Some(&v1)), (&v1, None)]);
+
+    // 120 deployments: more than one page of the server's listing.
+    let report = |failed: bool| {
+        let apply = ApplyReport { error: failed.then(|| "boom".to_string()), ..ApplyReport::default() };
+        serde_json::to_string(&Report::new(ReportBody::Apply(Box::new(apply)))).unwrap()
+    };
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        let target = if i % 2 == 0 { "prod" } else { "staging" };
+        let r = c.record_deployment("app", target, Some(&v2), &report(i % 3 == 0)).await.unwrap();
+        ids.push(r.id);
+    }
+    let all = c.deployments(&DeploymentQuery::default()).await.unwrap();
+    assert_eq!(all.len(), 120);
+    assert_eq!(all[0].id, ids[119], "newest first");
+    let prod = c.deployments(&DeploymentQuery { target: Some("prod".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(prod.len(), 60);
+    assert!(prod.iter().all(|d| d.target == "prod"));
+    let failed = c
+        .deployments(&DeploymentQuery { status: Some(DeploymentStatus::Failed), limit: Some(7), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 7);
+    assert!(failed.iter().all(|d| d.status == DeploymentStatus::Failed && d.error.as_deref() == Some("boom")));
+    assert!(c
+        .deployments(&DeploymentQuery { dir: Some("web".into()), ..Default::default() })
+        .await
+        .unwrap()
+        .is_empty());
+
+    let one = c.deployment(&ids[0]).await.unwrap();
+    assert_eq!((one.info.id.as_str(), one.info.version.as_ref()), (ids[0].as_str(), Some(&v2)));
+    assert_eq!(one.report["kind"], "apply");
+    let e = c.deployment("dep_0000").await.unwrap_err();
+    assert_eq!(e.code, "deployment-not-found");
+    assert_eq!(c.deployment("../x").await.unwrap_err().code, "invalid-name");
+}
+
 #[tokio::test]
 async fn a_damaged_blob_on_the_server_fails_the_fetch_naming_the_file() {
     let s = Server::start().await;

@@ -211,10 +211,10 @@ pub struct RecordedDeployment {
     pub status: super::DeploymentStatus,
 }
 
-/// A recorded deployment with its report ([`Client::deployment`]).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A recorded deployment, as listed by [`Client::deployments`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Deployment {
+pub struct DeploymentInfo {
     /// Its id (`dep_…`).
     pub id: String,
     /// The directory.
@@ -242,9 +242,77 @@ pub struct Deployment {
     /// The error the run ended with.
     #[serde(default)]
     pub error: Option<String>,
+}
+
+/// A recorded deployment with its report ([`Client::deployment`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// What the listing shows.
+    #[serde(flatten)]
+    pub info: DeploymentInfo,
     /// The report document as posted (`strata.report/v1`), unparsed: a
     /// renderer checks its format.
     pub report: serde_json::Value,
+}
+
+/// Which deployments [`Client::deployments`] lists (all when empty),
+/// newest first, at most `limit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeploymentQuery {
+    /// Only this directory's.
+    pub dir: Option<String>,
+    /// Only this target's.
+    pub target: Option<String>,
+    /// Only those with this status.
+    pub status: Option<super::DeploymentStatus>,
+    /// At most this many (all when `None`).
+    pub limit: Option<usize>,
+}
+
+/// A directory, as listed by [`Client::dirs`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirInfo {
+    /// Its name.
+    pub name: String,
+    /// How many versions it has.
+    pub versions: u64,
+    /// How many tags it has.
+    pub tags: u64,
+    /// When it last changed (RFC 3339), if known.
+    #[serde(default)]
+    pub updated: Option<String>,
+}
+
+/// A version of a directory, as listed by [`Client::versions`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionInfo {
+    /// Its digest.
+    pub digest: BlobDigest,
+    /// Its migration files.
+    pub files: u64,
+    /// Their total size in bytes.
+    pub size: u64,
+    /// When it was pushed (RFC 3339).
+    pub created: String,
+    /// The token that pushed it.
+    pub created_by: String,
+}
+
+/// One move of a tag, as listed by [`Client::tag_history`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagEvent {
+    /// The version it moved to.
+    pub version: BlobDigest,
+    /// The version it pointed to before (`None`: it was created).
+    #[serde(default)]
+    pub previous: Option<BlobDigest>,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The token that moved it.
+    pub by: String,
 }
 
 /// A tag of a directory, as listed by [`Client::tags`].
@@ -372,19 +440,79 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
     /// The tags of directory `dir`, by name.
     pub async fn tags(&self, dir: &str) -> Result<Vec<TagInfo>, RegistryError> {
         check_name(NameKind::Directory, dir)?;
+        self.pages(format!("dirs/{dir}/tags"), None).await
+    }
+
+    /// The directories the token may read, by name.
+    pub async fn dirs(&self) -> Result<Vec<DirInfo>, RegistryError> {
+        self.pages("dirs".into(), None).await
+    }
+
+    /// The versions of directory `dir`, newest first, at most `limit`.
+    pub async fn versions(&self, dir: &str, limit: Option<usize>) -> Result<Vec<VersionInfo>, RegistryError> {
+        check_name(NameKind::Directory, dir)?;
+        self.pages(format!("dirs/{dir}/versions"), limit).await
+    }
+
+    /// The moves of tag `tag` of `dir`, newest first, at most `limit`.
+    pub async fn tag_history(
+        &self,
+        dir: &str,
+        tag: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<TagEvent>, RegistryError> {
+        check_name(NameKind::Directory, dir)?;
+        check_name(NameKind::Tag, tag)?;
+        self.pages(format!("dirs/{dir}/tags/{tag}/history"), limit).await
+    }
+
+    /// The recorded deployments `query` selects, newest first.
+    pub async fn deployments(&self, query: &DeploymentQuery) -> Result<Vec<DeploymentInfo>, RegistryError> {
+        let mut params = Vec::new();
+        if let Some(d) = &query.dir {
+            check_name(NameKind::Directory, d)?;
+            params.push(format!("dir={}", query_value(d)));
+        }
+        if let Some(t) = &query.target {
+            check_name(NameKind::Target, t)?;
+            params.push(format!("target={}", query_value(t)));
+        }
+        if let Some(st) = query.status {
+            params.push(format!("status={}", st.as_str()));
+        }
+        let path =
+            if params.is_empty() { "deployments".to_string() } else { format!("deployments?{}", params.join("&")) };
+        self.pages(path, query.limit).await
+    }
+
+    /// Every item of a paged listing (`{"items": [...], "next": cursor}`),
+    /// following `next`, until `limit` items when given.
+    async fn pages<V: DeserializeOwned>(&self, path: String, limit: Option<usize>) -> Result<Vec<V>, RegistryError> {
         #[derive(Deserialize)]
-        struct Page {
-            items: Vec<TagInfo>,
+        struct Page<V> {
+            items: Vec<V>,
             #[serde(default)]
             next: Option<String>,
         }
+        // The server's pages hold 1 to 1,000 items.
+        let path = match limit {
+            Some(l) => format!("{path}{}limit={}", if path.contains('?') { '&' } else { '?' }, l.clamp(1, 1000)),
+            None => path,
+        };
+        let sep = if path.contains('?') { '&' } else { '?' };
         let mut items = Vec::new();
-        let mut path = format!("dirs/{dir}/tags");
+        let mut url = path.clone();
         loop {
-            let page: Page = self.call(Method::Get, &path, vec![], None).await?.expect(&[200])?.json()?;
+            let page: Page<V> = self.call(Method::Get, &url, vec![], None).await?.expect(&[200])?.json()?;
             items.extend(page.items);
+            if let Some(l) = limit {
+                if items.len() >= l {
+                    items.truncate(l);
+                    return Ok(items);
+                }
+            }
             match page.next {
-                Some(next) if !next.is_empty() => path = format!("dirs/{dir}/tags?cursor={}", query_value(&next)),
+                Some(next) if !next.is_empty() => url = format!("{path}{sep}cursor={}", query_value(&next)),
                 _ => return Ok(items),
             }
         }
