@@ -38,6 +38,7 @@
 //!   accepts and how a fetched version is checked before use.
 //! * [`report`]: the report document and its text, JSON and Markdown
 //!   renderings.
+//! * [`view`]: the web viewer's URLs and pages as escaped HTML.
 //! * [`error`]: one flat error shape (code, message, file, line, hint) for
 //!   the command line, the JavaScript API and the server.
 #![deny(missing_docs)]
@@ -53,6 +54,7 @@ pub mod plan;
 pub mod registry;
 pub mod report;
 pub mod sum;
+pub mod view;
 #[cfg(test)]
 mod test_util;
 mod text;

@@ -26,4 +26,4 @@ mod tests;
 pub use client::{Client, RequestError};
 pub use decode::{Decoder, Finished};
 pub use events::{Deployment, Event, Failure, PlannedFileInfo, StatementRef};
-pub use request::{ApplyRequest, OptionError, Options, PlanRequest};
+pub use request::{ApplyRequest, OptionError, Options, PlanRequest, TargetInfo};

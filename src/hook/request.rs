@@ -142,3 +142,13 @@ pub struct ApplyRequest {
     #[serde(default)]
     pub dry_run: bool,
 }
+
+/// A target of the hook, as `GET /hook/v1/targets` lists it: its name and
+/// dialect, never its URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    /// The target's name.
+    pub name: String,
+    /// Its SQL dialect.
+    pub dialect: crate::lex::Dialect,
+}
