@@ -54,10 +54,10 @@ pub mod plan;
 pub mod registry;
 pub mod report;
 pub mod sum;
-pub mod view;
 #[cfg(test)]
 mod test_util;
 mod text;
+pub mod view;
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]

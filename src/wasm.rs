@@ -1630,6 +1630,14 @@ pub fn render_report(doc: ReportArg) -> Result<String, JsValue> {
     })
 }
 
+/// The style sheet of the rendered plans and reports (classes `st-…`),
+/// for a page that mounts `renderReportHtml`'s fragments itself; the
+/// viewer serves it as `report.css`.
+#[wasm_bindgen(js_name = reportCss)]
+pub fn report_css() -> String {
+    crate::report::REPORT_CSS.into()
+}
+
 /// Renders a report document as a self-contained HTML page (inline style,
 /// no script, nothing loaded from elsewhere; every input escaped), as
 /// `strata report ID --html` writes it.

@@ -358,10 +358,11 @@ pub fn apply_html(r: &ApplyReport) -> String {
     out
 }
 
-/// The page's style: system fonts, no external resource.
-const PAGE_CSS: &str = "\
-body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1b1f24}\
-h1{font-size:1.4rem}h3{font-size:1rem;margin:0 0 .3rem;word-break:break-all}\
+/// The style of the report fragments ([`plan_html`], [`apply_html`], SQL
+/// highlighting): system fonts, no external resource. [`report_page`]
+/// inlines it; the viewer serves it as `report.css`.
+pub const REPORT_CSS: &str = "\
+.st-file h3{font-size:1rem;margin:0 0 .3rem;word-break:break-all}\
 .st-facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}\
 .st-facts dt{color:#57606a}.st-facts dd{margin:0;word-break:break-all}\
 .st-file{border:1px solid #d0d7de;border-radius:6px;padding:.8rem;margin:1rem 0}\
@@ -371,6 +372,9 @@ pre{margin:.2rem 0;padding:.5rem;background:#f6f8fa;border-radius:4px;overflow-x
 .st-badge{display:inline-block;font-size:.8rem;border:1px solid #d0d7de;border-radius:1rem;padding:0 .5rem;margin-right:.3rem}\
 .st-failed{border-color:#cf222e}li.st-failed pre{background:#ffebe9}\
 .st-error,.st-warning{color:#a40e26;white-space:pre-wrap}.st-skipped{opacity:.55}.st-took,.st-line{color:#57606a;font-size:.85rem}";
+
+/// The report page's own layout, beside [`REPORT_CSS`].
+const PAGE_CSS: &str = "body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#1b1f24}h1{font-size:1.4rem}";
 
 /// A report document as a self-contained HTML page (inline style, no
 /// script, nothing loaded from elsewhere): a heading naming the kind,
@@ -398,7 +402,7 @@ pub fn report_page(doc: &Report) -> Result<String, Box<crate::error::Error>> {
     );
     out.push_str("<title>");
     escape_into(&mut out, &title);
-    let _ = write!(out, "</title><style>{PAGE_CSS}</style></head><body><h1>");
+    let _ = write!(out, "</title><style>{PAGE_CSS}{REPORT_CSS}</style></head><body><h1>");
     escape_into(&mut out, &title);
     out.push_str("</h1>");
     match &body {
