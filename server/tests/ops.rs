@@ -264,6 +264,14 @@ async fn serves_the_viewer_outside_the_api() {
         );
         assert_eq!(r.text(), body, "{path}");
         assert_eq!(r.header("x-content-type-options").as_deref(), Some("nosniff"));
+        assert_eq!(
+            r.header("content-security-policy").as_deref(),
+            Some(
+                "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+                 connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+            ),
+            "{path}"
+        );
     }
     let r = s.get("/pkg/strata_bg.wasm", None).await;
     assert_eq!((r.status, r.header("content-type").as_deref()), (200, Some("application/wasm")));

@@ -33,12 +33,20 @@ pub async fn not_found(method: Method, uri: Uri) -> ApiError {
     )
 }
 
+/// The viewer's Content-Security-Policy: its own scripts only (and the
+/// compilation of its wasm module), no inline script or style, requests to
+/// this origin only, never framed. The page renders every view from escaped
+/// HTML; this is the second wall should a string ever get through.
+const VIEWER_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// Paths that are the API's: never answered with the viewer's files.
 const API_PREFIXES: [&str; 4] = ["/v1/", "/hook/", "/healthz", "/metrics"];
 
 /// The viewer's files (`--www DIR`) for a `GET` or `HEAD` outside the API:
 /// the file at the path, else `index.html` (the viewer routes by URL, so a
-/// reload of `/dirs/app` must load the page). Paths never leave `DIR`.
+/// reload of `/dirs/app` must load the page), with [`VIEWER_CSP`] and
+/// `nosniff`. Paths never leave `DIR`.
 /// Everything else, and every unknown API path, is a JSON 404.
 pub async fn fallback(State(app): State<Arc<App>>, req: axum::extract::Request) -> Response {
     use tower::ServiceExt;
@@ -54,6 +62,7 @@ pub async fn fallback(State(app): State<Arc<App>>, req: axum::extract::Request) 
         Ok(mut r) => {
             let h = r.headers_mut();
             h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(VIEWER_CSP));
             // The page and its loader change with each build; the browser
             // revalidates them (ServeDir answers If-Modified-Since).
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
