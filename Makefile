@@ -3,12 +3,16 @@
 #
 #   make run     build the core, the wasm module and the npm package, run the
 #                Node CLI on examples/migrations, then start strata-server and
-#                push and pull that directory (scripts/registry-demo.sh)
+#                push and pull that directory (scripts/registry-demo.sh); last,
+#                in the foreground, the web viewer on http://127.0.0.1:8080/
+#                with demo directories and a SQLite target to deploy to
+#                (scripts/viewer-demo.sh; Ctrl-C stops it)
 #   make test    every test: Rust unit and conformance tests, the server's
 #                suites on embedded storage and again on PostgreSQL + S3
 #                (scripts/services.sh), the conformance suites in headless
 #                Chromium, Node tests of the npm package and its CLI (against
-#                a real server), formatting and lints
+#                a real server), the web viewer end to end in Chromium
+#                (tests/e2e), formatting and lints
 #   make bench   benchmarks (criterion, Node, the registry with wrk); figures
 #                go in the README
 #   make fuzz    seed and run the four fuzz targets (FUZZ_SECONDS each, default 600)
@@ -30,7 +34,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 CARGO_FUZZ_TOOLCHAIN := nightly
 FUZZ_SECONDS ?= 600
 
-.PHONY: run test build pkg tools browser-tools bench-tools fuzz-tools lint test-rust test-scale test-wasm test-node bench fuzz clean
+.PHONY: run test build pkg www tools browser-tools bench-tools fuzz-tools lint test-rust test-scale test-wasm test-node test-e2e bench fuzz clean
 
 ## Toolchain -----------------------------------------------------------------
 
@@ -64,12 +68,22 @@ pkg: tools
 	node npm/finalize.mjs
 	@echo "pkg/strata_bg.wasm: $$(stat -c%s pkg/strata_bg.wasm) bytes, $$(gzip -9c pkg/strata_bg.wasm | wc -c) gzipped"
 
+# The web viewer's files, served by `strata-server serve --www target/www`:
+# the page shell (www/), the wasm module and its JS glue, and report.css, the
+# core's stylesheet of the report fragments (reportCss()).
+WWW := target/www
+www: pkg
+	@mkdir -p $(WWW)
+	cp www/* pkg/strata.js pkg/strata_bg.wasm $(WWW)/
+	node -e 'import("./pkg/node.mjs").then(m => process.stdout.write(m.reportCss()))' > $(WWW)/report.css.tmp
+	mv $(WWW)/report.css.tmp $(WWW)/report.css
+
 ## The main job ----------------------------------------------------------------
 
 STRATA := node pkg/bin/strata.mjs
 EXAMPLE := examples/migrations
 
-run: pkg
+run: pkg www
 	@echo "== strata verify: the committed atlas.sum matches the files"
 	$(STRATA) verify --dir $(EXAMPLE)
 	@echo "== strata hash: recomputing it gives the same bytes"
@@ -90,10 +104,12 @@ run: pkg
 	$(STRATA) plan --dir $(EXAMPLE) --dialect postgres --revisions target/run/none.json --to-version 20240101000000 --markdown || test $$? -eq 3
 	cargo build -p strata-server
 	scripts/registry-demo.sh target/debug/strata-server
+	@echo "== the web viewer: strata-server serve --www $(WWW), demo directories, a SQLite target"
+	scripts/viewer-demo.sh target/debug/strata-server $(WWW)
 
 ## Tests -----------------------------------------------------------------------
 
-test: lint test-rust test-scale test-wasm test-node
+test: lint test-rust test-scale test-wasm test-node test-e2e
 
 lint: tools
 	cargo fmt --all --check
@@ -126,6 +142,13 @@ npm/node_modules/.package-lock.json: npm/package.json npm/package-lock.json
 test-node: pkg browser-tools npm/node_modules/.package-lock.json
 	cargo build -p strata-server
 	STRATA_SERVER_BIN=$(CURDIR)/target/debug/strata-server node --test npm/test/
+
+# The web viewer end to end: a real strata-server serving target/www, a
+# SQLite target, the demo directories pushed, Chromium driven through every
+# view; screenshots in target/e2e/screenshots, timings in target/e2e/perf.json.
+test-e2e: www browser-tools npm/node_modules/.package-lock.json
+	cargo build -p strata-server
+	STRATA_SERVER_BIN=$(CURDIR)/target/debug/strata-server node --test tests/e2e/
 
 ## Benchmarks and fuzzing ------------------------------------------------------
 
