@@ -518,6 +518,17 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
         }
     }
 
+    /// The manifest of version `reference` of directory `dir` (a tag name
+    /// or a version digest) and the version's digest, checked to be the
+    /// version the registry named; no blob is downloaded. What a diff of
+    /// two versions needs ([`super::VersionDiff::between`]).
+    pub async fn manifest(&self, dir: &str, reference: &str) -> Result<(BlobDigest, Manifest), RegistryError> {
+        check_name(NameKind::Directory, dir)?;
+        let (known, _) = self.lookup(dir, reference).await?;
+        known.manifest.check(&self.limits)?;
+        Ok((known.version, (*known.manifest).clone()))
+    }
+
     /// Fetches version `reference` of directory `dir`: a tag name or a
     /// version digest (`sha256:…`). Checks that the manifest is the
     /// version the registry named, downloads the blobs the cache lacks
@@ -533,7 +544,7 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
         mut progress: impl FnMut(Progress),
     ) -> Result<Fetched, RegistryError> {
         check_name(NameKind::Directory, dir)?;
-        let (known, not_modified) = self.manifest(dir, reference).await?;
+        let (known, not_modified) = self.lookup(dir, reference).await?;
         let manifest = &*known.manifest;
         manifest.check(&self.limits)?;
 
@@ -812,7 +823,7 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
 
     /// The manifest of `reference` (a tag or a digest), and whether it was
     /// known already (no body downloaded).
-    async fn manifest(&self, dir: &str, reference: &str) -> Result<(Known, bool), RegistryError> {
+    async fn lookup(&self, dir: &str, reference: &str) -> Result<(Known, bool), RegistryError> {
         let key = (dir.to_string(), reference.to_string());
         let known = self.known.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
         let by_digest = reference.starts_with("sha256:");

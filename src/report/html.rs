@@ -23,7 +23,8 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-fn escape_into(out: &mut String, s: &str) {
+/// [`html_escape`] of `s`, appended to `out` (no allocation of its own).
+pub(crate) fn escape_into(out: &mut String, s: &str) {
     let mut rest = s;
     while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
         out.push_str(&rest[..i]);
@@ -222,8 +223,8 @@ fn took(ns: Option<i64>) -> String {
     ns.map_or_else(|| "—".to_string(), go_duration)
 }
 
-/// `<dt>`/`<dd>` pairs, values escaped.
-fn facts(out: &mut String, items: &[(&str, String)]) {
+/// `<dt>`/`<dd>` pairs, values escaped (keys are the caller's literals).
+pub(crate) fn facts(out: &mut String, items: &[(&str, String)]) {
     out.push_str("<dl class=\"st-facts\">");
     for (k, v) in items {
         let _ = write!(out, "<dt>{k}</dt><dd>");

@@ -9,6 +9,18 @@
 //! a [`Route::path`] of percent-encoded segments: no input can open a
 //! tag, leave an attribute, or make a link with a scheme.
 
+mod pages;
+mod progress;
 mod route;
 
+pub use pages::{
+    deployment_page, diff_page, dir_page, dirs_page, error_html, history_page, loading_html, local_page,
+    not_found_html, plan_page, sign_in_html, tag_history_page, targets_page, version_page, VersionPage,
+};
+pub use progress::{ApplyProgress, ProgressState};
 pub use route::{encode_segment, Route};
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests;
+#[cfg(test)]
+mod tests;

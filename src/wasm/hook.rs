@@ -4,7 +4,7 @@
 //! decoded by the core's `Decoder`.
 
 use super::{fetch, throw, to_js};
-use crate::hook::{ApplyRequest, Client, Decoder, Deployment, Event, PlanRequest, RequestError};
+use crate::hook::{ApplyRequest, Client, Decoder, Deployment, Event, Finished, PlanRequest, RequestError};
 use crate::registry::client::{HttpRequest, HttpResponse};
 use crate::report::ApplyReport;
 use js_sys::{Function, Reflect, Uint8Array};
@@ -134,12 +134,70 @@ fn body_of<T: DeserializeOwned>(v: &JsValue, what: &str, hint: &str) -> Result<T
     serde_json::from_str(&text).map_err(|e| invalid(format!("the {what}: {e}"), hint))
 }
 
-/// Sends `request` and reads the whole answer.
-async fn exchange(request: &HttpRequest) -> Result<HttpResponse, JsValue> {
-    let response = fetch::send(request).await.map_err(|e| throw_request(Client::failed(request, e)))?;
+/// Sends `request` and reads the whole answer as JSON (an error answer
+/// as the server's error).
+pub(super) async fn call(request: &HttpRequest) -> Result<serde_json::Value, RequestError> {
+    let response = fetch::send(request).await.map_err(|e| Client::failed(request, e))?;
     let status = response.status();
-    let body = body_bytes(&response).await.map_err(|e| throw_request(Client::failed(request, e)))?;
-    Ok(HttpResponse { status, headers: Vec::new(), body })
+    let body = body_bytes(&response).await.map_err(|e| Client::failed(request, e))?;
+    Client::json(request, &HttpResponse { status, headers: Vec::new(), body })
+}
+
+/// Why an apply gave no report: refused or failed before it ran
+/// (`Request`), or its event stream broke (`Stream`).
+pub(super) enum ApplyFailure {
+    /// The server refused it, or it could not be sent.
+    Request(RequestError),
+    /// The stream was not the protocol, or ended before `finished`.
+    Stream(Box<crate::error::Error>),
+}
+
+impl From<ApplyFailure> for JsValue {
+    fn from(f: ApplyFailure) -> JsValue {
+        match f {
+            ApplyFailure::Request(e) => throw_request(e),
+            ApplyFailure::Stream(e) => throw(*e),
+        }
+    }
+}
+
+/// Sends an apply and reads its NDJSON body as it arrives, giving each
+/// batch of events to `emit` (with the deployment once `finished` came);
+/// the `finished` event's report and deployment at the end.
+pub(super) async fn apply_streaming(
+    client: &Client,
+    target: &str,
+    body: &ApplyRequest,
+    mut emit: impl FnMut(Vec<Event>, Option<&Deployment>),
+) -> Result<Finished, ApplyFailure> {
+    let request = client.apply(target, body).map_err(ApplyFailure::Request)?;
+    let failed = |e| ApplyFailure::Request(Client::failed(&request, e));
+    let response = fetch::send(&request).await.map_err(failed)?;
+    let status = response.status();
+    if status != 200 {
+        let bytes = body_bytes(&response).await.map_err(failed)?;
+        return Err(ApplyFailure::Request(Client::refused(&request, status, &bytes)));
+    }
+    let mut decoder = Decoder::new();
+    let deployment = |d: &Decoder| d.finished().and_then(|f| f.deployment.clone());
+    let reader = reader(&response);
+    while let Some(reader) = &reader {
+        // A read that fails is a lost connection: the decoder's end says so.
+        let Ok(chunk) = read(reader).await else { break };
+        let Some(chunk) = chunk else { break };
+        let events = decoder.feed(&chunk).map_err(ApplyFailure::Stream)?;
+        emit(events, deployment(&decoder).as_ref());
+    }
+    if reader.is_none() {
+        // A runtime without streams: the whole body at once.
+        let bytes = body_bytes(&response).await.map_err(failed)?;
+        let events = decoder.feed(&bytes).map_err(ApplyFailure::Stream)?;
+        emit(events, deployment(&decoder).as_ref());
+    }
+    // The events of a last line without its newline come with the end.
+    let (events, finished) = decoder.end().map_err(ApplyFailure::Stream)?;
+    emit(events, finished.deployment.as_ref());
+    Ok(finished)
 }
 
 async fn body_bytes(response: &web_sys::Response) -> Result<Vec<u8>, crate::registry::client::TransportError> {
@@ -214,9 +272,7 @@ impl Hook {
     pub fn targets(&self) -> js_sys::Promise {
         let client = Rc::clone(&self.client);
         wasm_bindgen_futures::future_to_promise(async move {
-            let request = client.targets();
-            let response = exchange(&request).await?;
-            Ok(to_js(&Client::json(&request, &response).map_err(throw_request)?))
+            Ok(to_js(&call(&client.targets()).await.map_err(throw_request)?))
         })
     }
 
@@ -227,8 +283,7 @@ impl Hook {
         let client = Rc::clone(&self.client);
         wasm_bindgen_futures::future_to_promise(async move {
             let request = client.revisions(&target).map_err(throw_request)?;
-            let response = exchange(&request).await?;
-            Ok(to_js(&Client::json(&request, &response).map_err(throw_request)?))
+            Ok(to_js(&call(&request).await.map_err(throw_request)?))
         })
     }
 
@@ -242,8 +297,7 @@ impl Hook {
         wasm_bindgen_futures::future_to_promise(async move {
             let body: PlanRequest = body_of(&body, "plan request", "pass {dir: \"app\", tag: \"latest\"}")?;
             let request = client.plan(&target, &body).map_err(throw_request)?;
-            let response = exchange(&request).await?;
-            Ok(to_js(&Client::json(&request, &response).map_err(throw_request)?))
+            Ok(to_js(&call(&request).await.map_err(throw_request)?))
         })
     }
 
@@ -267,39 +321,14 @@ impl Hook {
             let hint = "pass {dir, version, planDigest} from Hook.plan (version and plan.digest)";
             let body: ApplyRequest = body_of(&body, "apply request", hint)?;
             let on_event = on_event(&callbacks)?;
-            let request = client.apply(&target, &body).map_err(throw_request)?;
-            let response = fetch::send(&request).await.map_err(|e| throw_request(Client::failed(&request, e)))?;
-            let status = response.status();
-            if status != 200 {
-                let bytes = body_bytes(&response).await.map_err(|e| throw_request(Client::failed(&request, e)))?;
-                return Err(throw_request(Client::refused(&request, status, &bytes)));
-            }
-            let mut decoder = Decoder::new();
-            let emit = |events: Vec<Event>, deployment: Option<&Deployment>| {
+            let finished = apply_streaming(&client, &target, &body, |events, deployment| {
                 if let Some(f) = &on_event {
                     for e in &events {
                         let _ = f.call1(&JsValue::NULL, &event_js(e, deployment));
                     }
                 }
-            };
-            let deployment = |d: &Decoder| d.finished().and_then(|f| f.deployment.clone());
-            let reader = reader(&response);
-            while let Some(reader) = &reader {
-                // A read that fails is a lost connection: the decoder's end says so.
-                let Ok(chunk) = read(reader).await else { break };
-                let Some(chunk) = chunk else { break };
-                let events = decoder.feed(&chunk).map_err(|e| throw(*e))?;
-                emit(events, deployment(&decoder).as_ref());
-            }
-            if reader.is_none() {
-                // A runtime without streams: the whole body at once.
-                let bytes = body_bytes(&response).await.map_err(|e| throw_request(Client::failed(&request, e)))?;
-                let events = decoder.feed(&bytes).map_err(|e| throw(*e))?;
-                emit(events, deployment(&decoder).as_ref());
-            }
-            // The events of a last line without its newline come with the end.
-            let (events, finished) = decoder.end().map_err(|e| throw(*e))?;
-            emit(events, finished.deployment.as_ref());
+            })
+            .await?;
             Ok(to_js(&FinishedJs { report: &finished.report, deployment: &finished.deployment }))
         })
     }

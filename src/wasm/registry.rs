@@ -150,7 +150,7 @@ extern "C" {
 }
 
 /// The transport: the global `fetch`.
-struct Fetch;
+pub(super) struct Fetch;
 
 impl Transport for Fetch {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {

@@ -1,0 +1,1 @@
+//! The pages mounted in a real DOM (headless Chromium).
