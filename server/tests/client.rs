@@ -78,6 +78,12 @@ async fn push_then_fetch_returns_the_same_bytes_and_a_second_push_uploads_nothin
     let reader = registry(&s, &s.token("read"));
     let fetched = reader.fetch("app", "latest", Dialect::Postgres, |_| {}).await.unwrap();
     assert_eq!(fetched.version, pushed.version);
+    assert!(!fetched.not_modified);
+    assert_eq!((fetched.downloaded.files as u64, fetched.downloaded.bytes), (20, pushed.size));
+    same_files(&fetched.directory, &dir);
+    assert_eq!(fetched.directory.dialect(), Dialect::Postgres);
+    assert!(fetched.directory.verify(None).is_ok());
+    assert_eq!(reader.stats().requests, 21, "the tag, then each blob once");
     // The manifest alone (what a diff needs), by tag and by digest, with no blob.
     let before = reader.stats();
     let (version, manifest) = reader.manifest("app", "v1").await.unwrap();
@@ -88,12 +94,6 @@ async fn push_then_fetch_returns_the_same_bytes_and_a_second_push_uploads_nothin
     reader.manifest("app", pushed.version.as_str()).await.unwrap();
     assert_eq!(since(&reader, before).0, 0, "a version is immutable: asked once");
     assert_eq!(reader.manifest("app", "nope").await.unwrap_err().code, "tag-not-found");
-    assert!(!fetched.not_modified);
-    assert_eq!((fetched.downloaded.files as u64, fetched.downloaded.bytes), (20, pushed.size));
-    same_files(&fetched.directory, &dir);
-    assert_eq!(fetched.directory.dialect(), Dialect::Postgres);
-    assert!(fetched.directory.verify(None).is_ok());
-    assert_eq!(reader.stats().requests, 21, "the tag, then each blob once");
 
     // Pushing the same directory again: nothing to upload, the version exists.
     let before = pusher.stats();
