@@ -1,0 +1,587 @@
+// The web viewer end to end: a real strata-server serving target/www (make
+// www) with a SQLite target, the demo directories of examples/demo pushed
+// with the CLI, and the Debian Chromium driven through playwright-core like a
+// user: browse, diff, plan, apply, watch, read the report and the history,
+// sign in, open a folder locally, survive hostile names and SQL. Each view is
+// saved to target/e2e/screenshots/<view>.png; timings (measured, not
+// asserted) go to target/e2e/perf.json.
+//
+//   make test-e2e   (builds target/www and the server first)
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import {
+  ROOT,
+  launchChromium,
+  migrationDir,
+  needDevTools,
+  needServer,
+  needSqlite3,
+  scratchDir,
+  sqlite,
+  startServer,
+  strata,
+} from "../../npm/test/helpers.mjs";
+
+const WWW = join(ROOT, "target", "www");
+const OUT = join(ROOT, "target", "e2e");
+const SHOTS = join(OUT, "screenshots");
+const DEMO = join(ROOT, "examples", "demo");
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+/** How long a view may take to appear (a 1,000-file plan included): a bound on hangs, not a timing assertion. */
+const VIEW_TIMEOUT = 60_000;
+
+mkdirSync(SHOTS, { recursive: true });
+
+/** Skips (saying how to fix it) unless the server, the viewer's files, playwright-core and Chromium are there. */
+function prerequisites(t) {
+  if (!needDevTools(t, "playwright-core") || !needServer(t)) return false;
+  for (const f of ["index.html", "main.js", "strata.js", "strata_bg.wasm", "report.css"]) {
+    if (!existsSync(join(WWW, f))) {
+      t.skip(`${join(WWW, f)} missing: run \`make www\``);
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * strata-server with the viewer (--www target/www) and SQLite targets
+ * (`demo` and any of `targets`), each a new database with foreign keys on;
+ * Atlas's lock file in a temp directory of its own (the server's TMPDIR).
+ * Returns the server of `startServer` with `db(name)`, a push token and a
+ * browsing token (read, deploy).
+ */
+async function startViewerServer(t, targets = ["demo"]) {
+  const dir = scratchDir("viewer-");
+  const db = (name) => join(dir, `${name}.db`);
+  const toml = targets.map((n) => `[targets.${n}]\nurl = ${JSON.stringify(`sqlite://${db(n)}?_fk=1`)}\nlock_timeout = "2s"\n`).join("\n");
+  writeFileSync(join(dir, "targets.toml"), toml);
+  const tmp = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  let server;
+  try {
+    server = await startServer(t, ["--targets", join(dir, "targets.toml"), "--www", WWW]);
+  } finally {
+    if (tmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmp;
+  }
+  const pushToken = server.token("read,push");
+  return {
+    ...server,
+    db,
+    pushToken,
+    token: server.token("read,deploy"),
+    readToken: server.token("read"),
+    /** `strata push --dir dir --name name --tag tag` with the push token. */
+    push(dir, name, tag) {
+      const r = strata(["push", "--dir", dir, "--name", name, "--tag", tag], {
+        env: { ...process.env, STRATA_REGISTRY: server.url, STRATA_TOKEN: pushToken },
+      });
+      assert.equal(r.status, 0, `push ${dir} as ${name}@${tag}: ${r.stderr}`);
+    },
+  };
+}
+
+/** Pushes examples/demo: app v1, v2, v3 (latest), billing v1. */
+function pushDemo(server) {
+  for (const v of ["v1", "v2", "v3"]) server.push(join(DEMO, "app", v), "app", v);
+  server.push(join(DEMO, "billing", "v1"), "billing", "v1");
+}
+
+/**
+ * A page of a fresh browser context on `server` (its token in localStorage
+ * unless `token` is null) that records what must never happen: page errors,
+ * console errors, requests to another origin, JavaScript dialogs. `check()`
+ * asserts none happened.
+ */
+async function openViewer(browser, server, { token = server.token, allowConsole } = {}) {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  if (token !== null) await page.addInitScript((t) => localStorage.setItem("strata.token", t), token);
+  const origin = new URL(server.url).origin;
+  const seen = { errors: [], foreign: [], dialogs: [], requests: [] };
+  page.on("pageerror", (e) => seen.errors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !allowConsole?.test(m.text())) seen.errors.push(`console.error: ${m.text()}`);
+  });
+  page.on("request", (r) => {
+    const url = r.url();
+    seen.requests.push(url);
+    if (!url.startsWith("data:") && !url.startsWith("blob:") && new URL(url).origin !== origin) seen.foreign.push(url);
+  });
+  page.on("dialog", (d) => {
+    seen.dialogs.push(`${d.type()}: ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  return {
+    page,
+    seen,
+    origin,
+    check(what) {
+      assert.deepEqual(seen.dialogs, [], `${what}: no JavaScript dialog`);
+      assert.deepEqual(seen.foreign, [], `${what}: no request to another origin than ${origin}`);
+      assert.deepEqual(seen.errors, [], `${what}: no page or console error`);
+    },
+  };
+}
+
+/** A server with the demo pushed, Chromium, and a viewer page on it (`openViewer`'s options). */
+async function demo(t, options) {
+  const server = await startViewerServer(t);
+  pushDemo(server);
+  const browser = await launchChromium(t);
+  const v = await openViewer(browser, server, options);
+  return { server, v, page: v.page };
+}
+
+/** Waits until main#st-main shows `view` in a settled state; asserts `state` (ready by default; or one of a list). */
+async function view(page, name, state = "ready") {
+  const main = page.locator("main#st-main");
+  try {
+    await page.waitForFunction(
+      (v) => {
+        const m = document.getElementById("st-main");
+        return m?.dataset.view === v && ["ready", "error", "sign-in"].includes(m.dataset.state);
+      },
+      name,
+      { timeout: VIEW_TIMEOUT },
+    );
+  } catch (e) {
+    const [v, s] = [await main.getAttribute("data-view"), await main.getAttribute("data-state")];
+    throw new Error(`${page.url()}: waited for data-view=${name}, it is ${v} (${s}): ${(await main.innerText()).slice(0, 600)}`, { cause: e });
+  }
+  const got = await main.getAttribute("data-state");
+  if (![state].flat().includes(got)) assert.fail(`${page.url()}: view ${name} is ${got}, expected ${state}: ${(await main.innerText()).slice(0, 800)}`);
+  return main;
+}
+
+/** Saves a screenshot of the page as target/e2e/screenshots/<name>.png. */
+async function shot(page, name, { viewport = DESKTOP } = {}) {
+  const before = page.viewportSize();
+  if (viewport !== before) await page.setViewportSize(viewport);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  if (viewport !== before) await page.setViewportSize(before);
+}
+
+/** At 390×844: saves `<name>-mobile.png` and asserts nothing overflows the body sideways. */
+async function phone(page, name) {
+  await page.setViewportSize(PHONE);
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.body.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
+  await page.screenshot({ path: join(SHOTS, `${name}-mobile.png`), fullPage: true });
+  await page.setViewportSize(DESKTOP);
+  assert.ok(scrollWidth <= innerWidth, `${name} at 390×844: the body is ${scrollWidth}px wide, wider than the ${innerWidth}px viewport`);
+}
+
+/** The path (and query) the page shows. */
+const path = (page) => {
+  const u = new URL(page.url());
+  return decodeURI(u.pathname) + u.search;
+};
+
+/** Follows the link to `href` in main (a real click, as a user would). */
+async function follow(page, href) {
+  const link = page.locator(`main#st-main a[href="${href}"]`).first();
+  assert.ok((await link.count()) > 0, `${page.url()}: a link to ${href}`);
+  await link.click();
+}
+
+test("the demo from the directories to the deployment report, as a user clicks through it", { timeout: 240_000 }, async (t) => {
+  if (!prerequisites(t) || !needSqlite3(t)) return;
+  const { server, v, page } = await demo(t);
+
+  // Directories: both pushed, linked.
+  await page.goto(`${server.url}/`);
+  let main = await view(page, "dirs");
+  assert.match(await main.innerText(), /app/);
+  assert.match(await main.innerText(), /billing/);
+  await shot(page, "dirs");
+
+  // A directory: its tags, and the compare form.
+  await follow(page, "/d/app");
+  main = await view(page, "dir");
+  assert.equal(path(page), "/d/app");
+  for (const tag of ["latest", "v1", "v2", "v3"]) assert.match(await main.innerText(), new RegExp(`\\b${tag}\\b`));
+  await shot(page, "dir");
+
+  // The diff of two tags, chosen in the form.
+  const form = page.locator('form[data-action="diff"]');
+  await form.locator('select[name="base"]').selectOption("v1");
+  await form.locator('select[name="head"]').selectOption("v3");
+  await form.locator('button[type="submit"], input[type="submit"]').first().click();
+  main = await view(page, "diff");
+  assert.equal(path(page), "/d/app/diff/v1/v3");
+  const diff = await main.innerText();
+  assert.match(diff, /20240201000000_add_post_status\.sql/, "v2's file is added");
+  assert.match(diff, /20240301000000_reactions_replace_likes\.sql/, "v3's file is added");
+  await shot(page, "diff");
+
+  // Back returns to the directory, forward to the diff.
+  await page.goBack();
+  await view(page, "dir");
+  assert.equal(path(page), "/d/app");
+  await page.goForward();
+  await view(page, "diff");
+
+  // A version: files and statements; the destructive change is flagged by lint.
+  await page.goto(`${server.url}/d/app/v/v3`);
+  main = await view(page, "version");
+  const version = await main.innerText();
+  for (const f of readdirSql(join(DEMO, "app", "v3"))) assert.ok(version.includes(f), `the version page lists ${f}`);
+  assert.match(version, /DROP TABLE post_likes/);
+  await shot(page, "version");
+
+  // Plan against the SQLite target, from the version's form.
+  await page.locator('form[data-action="plan"] select[name="target"]').selectOption("demo");
+  await page.locator('form[data-action="plan"] button[type="submit"]').click();
+  main = await view(page, "plan");
+  assert.equal(path(page), "/d/app/v/v3/plan/demo");
+  const plan = await main.innerText();
+  assert.match(plan, /14 (sql )?statements?|14 statement/i, "the plan counts v3's 14 statements");
+  await shot(page, "plan");
+  await phone(page, "plan");
+
+  // Apply: the confirmation names the target and the statement count; Cancel runs nothing.
+  const apply = page.locator("button#st-apply");
+  const dialog = page.locator("dialog#st-confirm");
+  await apply.click();
+  await dialog.waitFor({ state: "visible" });
+  const confirm = await dialog.innerText();
+  assert.match(confirm, /\bdemo\b/, "the dialog names the target");
+  assert.match(confirm, /\b14\b/, "the dialog gives the statement count");
+  await shot(page, "confirm");
+  await dialog.locator('button[data-action="cancel"]').click();
+  await dialog.waitFor({ state: "hidden" });
+  assert.deepEqual(sqlite(server.db("demo"), "SELECT name FROM sqlite_master WHERE name = 'users'"), [], "Cancel ran nothing");
+
+  await apply.click();
+  await dialog.waitFor({ state: "visible" });
+  await dialog.locator('button[data-action="confirm-apply"]').click();
+  const run = page.locator("div#st-run");
+  await run.locator('section.st-progress[data-state="succeeded"]').waitFor({ timeout: VIEW_TIMEOUT });
+  const report = await run.innerText();
+  assert.match(report, /20240301000000/);
+  // The database has v3's schema, and Atlas's revisions.
+  const tables = sqlite(server.db("demo"), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((r) => r.name);
+  assert.ok(tables.includes("reactions") && !tables.includes("post_likes"), `tables: ${tables}`);
+  assert.equal(sqlite(server.db("demo"), "SELECT count(*) AS n FROM atlas_schema_revisions")[0].n, 5);
+  await shot(page, "report");
+  await phone(page, "report");
+
+  // The target's deployments, from the nav, and the report from there.
+  await page.locator('header nav a[href="/targets"]').click();
+  main = await view(page, "targets");
+  assert.match(await main.innerText(), /\bdemo\b/);
+  await shot(page, "targets");
+  await follow(page, "/targets/demo");
+  main = await view(page, "history");
+  const row = main.locator('table a[href^="/deployments/"]').first();
+  assert.ok((await row.count()) > 0, "the history links the deployment");
+  const href = await row.getAttribute("href");
+  assert.match(href, /^\/deployments\/dep_/);
+  assert.match(await main.innerText(), /succeeded/);
+  await shot(page, "history");
+  await row.click();
+  main = await view(page, "deployment");
+  assert.equal(path(page), href);
+  const stored = await main.innerText();
+  assert.match(stored, /succeeded/i);
+  assert.match(stored, /20240301000000/);
+  await shot(page, "deployment");
+
+  // Back: the history again.
+  await page.goBack();
+  await view(page, "history");
+  assert.equal(path(page), "/targets/demo");
+
+  // A path no view has.
+  await page.goto(`${server.url}/nowhere/at/all`);
+  main = await view(page, "not-found", ["ready", "error"]);
+  assert.match(await main.innerText(), /not found/i);
+  await follow(page, "/");
+  await view(page, "dirs");
+  v.check("the demo");
+});
+
+test("keyboard: Tab reaches the navigation, and focus is visible", { timeout: 90_000 }, async (t) => {
+  if (!prerequisites(t)) return;
+  const { server, v, page } = await demo(t);
+  await page.goto(`${server.url}/`);
+  await view(page, "dirs");
+  const reached = [];
+  for (let i = 0; i < 8; i++) {
+    await page.keyboard.press("Tab");
+    const f = await page.evaluate(() => {
+      const e = document.activeElement;
+      const s = getComputedStyle(e);
+      return {
+        tag: e.tagName,
+        href: e.getAttribute("href"),
+        inNav: !!e.closest("header nav"),
+        focusVisible: e.matches(":focus-visible"),
+        outline: `${s.outlineStyle} ${s.outlineWidth}`,
+        ring: s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0,
+        shadow: s.boxShadow,
+      };
+    });
+    reached.push(f);
+    assert.ok(f.focusVisible, `Tab ${i + 1}: ${f.tag} ${f.href} matches :focus-visible`);
+    assert.ok(f.ring || f.shadow !== "none", `Tab ${i + 1}: ${f.tag} ${f.href} shows its focus (outline ${f.outline}, box-shadow ${f.shadow})`);
+    if (f.inNav && f.href === "/local") break;
+  }
+  const nav = reached.filter((f) => f.inNav).map((f) => f.href);
+  assert.deepEqual(nav.slice(0, 3), ["/", "/targets", "/local"], `the nav links in order by Tab: ${JSON.stringify(reached)}`);
+  // Enter on a focused nav link follows it.
+  await page.keyboard.press("Enter");
+  await view(page, "local");
+  v.check("keyboard");
+});
+
+test("sign in: the page asks for a token, keeps it, and forgets it on request", { timeout: 90_000 }, async (t) => {
+  if (!prerequisites(t)) return;
+  // Without a token the API answers 401, which Chromium logs as a failed resource.
+  const { server, v, page } = await demo(t, { token: null, allowConsole: /status of 401|Failed to load resource/ });
+  await page.goto(`${server.url}/d/app`);
+  let main = await view(page, "dir", "sign-in");
+  const form = page.locator('form[data-action="sign-in"]');
+  assert.equal(await form.count(), 1);
+  await shot(page, "sign-in");
+
+  // A wrong token: still asked.
+  await form.locator('input[name="token"]').fill("strata_not-a-token");
+  await form.locator('button[type="submit"], input[type="submit"]').first().click();
+  main = await view(page, "dir", "sign-in");
+  assert.equal(await page.locator('form[data-action="sign-in"]').count(), 1);
+
+  // The read token: the view it was asked for, the token kept.
+  await page.locator('form[data-action="sign-in"] input[name="token"]').fill(server.readToken);
+  await page.locator('form[data-action="sign-in"] button[type="submit"], form[data-action="sign-in"] input[type="submit"]').first().click();
+  main = await view(page, "dir");
+  assert.equal(path(page), "/d/app");
+  assert.equal(await page.evaluate(() => localStorage.getItem("strata.token")), server.readToken);
+  // Kept across a reload.
+  await page.reload();
+  await view(page, "dir");
+
+  // Forget it: asked again.
+  const out = page.locator("#st-sign-out");
+  assert.ok(await out.isVisible(), "Forget token is shown while a token is kept");
+  await out.click();
+  await view(page, "dir", "sign-in");
+  assert.equal(await page.evaluate(() => localStorage.getItem("strata.token")), null);
+  v.check("sign in");
+});
+
+test("open locally: a folder renders and plans with no request to any server", { timeout: 90_000 }, async (t) => {
+  if (!prerequisites(t)) return;
+  const server = await startViewerServer(t);
+  const browser = await launchChromium(t);
+  const v = await openViewer(browser, server);
+  const { page } = v;
+  await page.goto(`${server.url}/`);
+  await view(page, "dirs");
+  await page.locator('header nav a[href="/local"]').click();
+  await view(page, "local");
+  assert.equal(path(page), "/local");
+  const loaded = v.seen.requests.length;
+
+  await page.locator("#st-local-folder").setInputFiles(join(DEMO, "app", "v3"));
+  const result = page.locator("#st-local-result");
+  await result.locator("text=20240301000000_reactions_replace_likes.sql").first().waitFor({ timeout: VIEW_TIMEOUT });
+  const shown = await result.innerText();
+  for (const f of readdirSql(join(DEMO, "app", "v3"))) assert.ok(shown.includes(f), `the local view lists ${f}`);
+  assert.match(shown, /DROP TABLE post_likes/);
+  assert.doesNotMatch(shown, /checksum|mismatch/i, "the committed atlas.sum verifies");
+  await shot(page, "local");
+
+  // A database at v1: the plan is v2's and v3's files.
+  const revisions = readdirSql(join(DEMO, "app", "v1")).map((name) => ({
+    version: name.slice(0, 14),
+    description: name.slice(15, -4),
+    type: 2,
+    applied: 1,
+    total: 1,
+    hash: "x",
+  }));
+  // Statement counts of v1's files (their totals), so the rows say "fully applied".
+  const counts = { "20240101000000": 2, "20240102000000": 2, "20240103000000": 3 };
+  for (const r of revisions) r.applied = r.total = counts[r.version];
+  const planForm = page.locator('form[data-action="local-plan"]');
+  await planForm.locator('textarea[name="revisions"]').fill(JSON.stringify(revisions));
+  await planForm.locator('button[type="submit"]').click();
+  const planned = page.locator("#st-local-plan");
+  await planned.locator("text=20240301000000").first().waitFor({ timeout: VIEW_TIMEOUT });
+  const text = await planned.innerText();
+  assert.match(text, /20240201000000/);
+  assert.doesNotMatch(text, /20240101000000_create_users/, "v1's files are applied");
+  await shot(page, "local-plan");
+  assert.deepEqual(v.seen.requests.slice(loaded), [], "opening and planning locally requested nothing");
+  v.check("open locally");
+});
+
+// --- Hostile names and SQL ---------------------------------------------------
+
+const SCRIPT = "<script>alert(1)</script>";
+const IMG = `"><img src=x onerror=alert(1)>`;
+const JS = "javascript:alert(1)";
+
+/**
+ * A directory whose file names (the description part: a name cannot hold
+ * `/`), comments, identifiers, string literals and one failing statement
+ * carry markup and a javascript: URL. v1 creates; v2 adds a file that
+ * fails on the database with an error quoting the hostile name.
+ */
+function hostileDirs() {
+  const v1 = scratchDir("hostile-");
+  writeFileSync(
+    join(v1, `20240101000000_<script>alert(1).sql`),
+    `-- ${SCRIPT} ${IMG} ${JS}\nCREATE TABLE "${SCRIPT}" (id INTEGER PRIMARY KEY, "${IMG.replaceAll('"', '""')}" TEXT DEFAULT '${JS}');\n`,
+  );
+  writeFileSync(
+    join(v1, `20240102000000_"><img src=x onerror=alert(1)>.sql`),
+    `/* ${IMG} */\nINSERT INTO "${SCRIPT}" (id) VALUES (1);\nCREATE INDEX "${JS}" ON "${SCRIPT}" (id);\n`,
+  );
+  let r = strata(["hash", "--dir", v1]);
+  assert.equal(r.status, 0, r.stderr);
+  const v2 = scratchDir("hostile-");
+  for (const f of ["20240101000000_<script>alert(1).sql", `20240102000000_"><img src=x onerror=alert(1)>.sql`]) {
+    writeFileSync(join(v2, f), readFileSync(join(v1, f)));
+  }
+  writeFileSync(
+    join(v2, `20240103000000_javascript:alert(1).sql`),
+    `-- ${JS}\nUPDATE "${SCRIPT}" SET id = 2;\nINSERT INTO "${IMG.replaceAll('"', '""')}" VALUES ('${SCRIPT}');\n`,
+  );
+  r = strata(["hash", "--dir", v2]);
+  assert.equal(r.status, 0, r.stderr);
+  return [v1, v2];
+}
+
+/** Asserts nothing executable reached the DOM of main. */
+async function inert(page, what) {
+  const found = await page.evaluate(() => {
+    const main = document.getElementById("st-main");
+    const all = [...main.querySelectorAll("*")];
+    return {
+      elements: [...main.querySelectorAll("script, img, iframe, object, embed, svg, math, base, meta, link, style")].map((e) => e.outerHTML.slice(0, 120)),
+      handlers: all.flatMap((e) => [...e.attributes].filter((a) => /^on/i.test(a.name)).map((a) => `${e.tagName} ${a.name}`)),
+      links: [...document.querySelectorAll("a[href], form[action], [formaction]")]
+        .map((e) => e.getAttribute("href") ?? e.getAttribute("action") ?? e.getAttribute("formaction"))
+        .filter((h) => /^\s*(javascript|data|vbscript):/i.test(h)),
+    };
+  });
+  assert.deepEqual(found, { elements: [], handlers: [], links: [] }, `${what}: no script, img, iframe, handler or javascript: link`);
+}
+
+test("hostile names and SQL stay text in every view", { timeout: 180_000 }, async (t) => {
+  if (!prerequisites(t) || !needSqlite3(t)) return;
+  const server = await startViewerServer(t);
+  const [v1, v2] = hostileDirs();
+  server.push(v1, "evil", "v1");
+  server.push(v2, "evil", "v2");
+  const browser = await launchChromium(t);
+  const v = await openViewer(browser, server);
+  const { page } = v;
+  const markup = async (what, pattern = /<script>alert\(1\)|<img src=x onerror/) => {
+    await inert(page, what);
+    assert.match(await page.locator("main#st-main").innerText(), pattern, `${what}: the hostile text is shown as text`);
+  };
+
+  await page.goto(`${server.url}/`);
+  await view(page, "dirs");
+  await inert(page, "dirs");
+  await page.goto(`${server.url}/d/evil`);
+  await view(page, "dir");
+  await inert(page, "dir");
+  await page.goto(`${server.url}/d/evil/tags/latest`);
+  await view(page, "tag-history");
+  await inert(page, "tag history");
+  await page.goto(`${server.url}/d/evil/diff/v1/v2`);
+  await view(page, "diff");
+  await markup("diff", /javascript:alert\(1\)\.sql/);
+  await page.goto(`${server.url}/d/evil/v/v2`);
+  await view(page, "version");
+  await markup("version");
+  await shot(page, "hostile-version");
+
+  // The plan, then an apply that fails on the hostile statement.
+  await page.goto(`${server.url}/d/evil/v/v2/plan/demo`);
+  await view(page, "plan");
+  await markup("plan");
+  await page.locator("button#st-apply").click();
+  await page.locator("dialog#st-confirm").waitFor({ state: "visible" });
+  await inert(page, "confirmation");
+  await page.locator('dialog#st-confirm button[data-action="confirm-apply"]').click();
+  const run = page.locator("div#st-run");
+  await run.locator('section.st-progress[data-state="failed"]').waitFor({ timeout: VIEW_TIMEOUT });
+  const failed = await run.innerText();
+  assert.match(failed, /no such table: "?><img src=x onerror=alert\(1\)>|no such table/, "the database's error is shown");
+  await markup("failed apply and its report");
+  await shot(page, "hostile-report");
+
+  await page.goto(`${server.url}/targets/demo`);
+  let main = await view(page, "history");
+  await inert(page, "history");
+  assert.match(await main.innerText(), /failed/);
+  await main.locator('a[href^="/deployments/"]').first().click();
+  main = await view(page, "deployment");
+  await markup("deployment");
+  v.check("hostile input");
+});
+
+// --- Performance (measured, not asserted) --------------------------------------
+
+test("performance: a 1,000-file plan in the viewer, and the module's size", { timeout: 300_000 }, async (t) => {
+  if (!prerequisites(t)) return;
+  const server = await startViewerServer(t, ["fresh"]);
+  const dir = migrationDir(1000);
+  server.push(dir, "big", "v1");
+  const browser = await launchChromium(t);
+  const v = await openViewer(browser, server);
+  const { page } = v;
+  await page.goto(`${server.url}/d/big/v/v1/plan/fresh`);
+  const main = await view(page, "plan");
+  assert.match(await main.innerText(), /1,?000/);
+  const perf = await page.evaluate(() => {
+    const last = (name) => performance.getEntriesByName(name).at(-1);
+    const ms = (e) => (e ? Math.round((e.entryType === "measure" ? e.duration : e.startTime) * 10) / 10 : null);
+    return {
+      loaderMs: ms(last("strata:loader")),
+      wasmReadyMs: ms(last("strata:wasm-ready")),
+      firstViewMs: ms(last("strata:first-view")),
+      loadPlanMs: ms(last("strata:load")),
+      computePlanMs: ms(last("strata:compute:plan")),
+      renderPlanMs: ms(last("strata:render:plan")),
+      domNodes: document.getElementsByTagName("*").length,
+    };
+  });
+  const wasm = readFileSync(join(WWW, "strata_bg.wasm"));
+  const figures = {
+    files: 1000,
+    statements: 1000,
+    ...perf,
+    moduleBytes: statSync(join(WWW, "strata_bg.wasm")).size,
+    moduleGzipBytes: gzipSync(wasm, { level: 9 }).length,
+    measured: new Date().toISOString(),
+  };
+  writeFileSync(join(OUT, "perf.json"), JSON.stringify(figures, null, 2) + "\n");
+  console.log(`viewer performance (target/e2e/perf.json): ${JSON.stringify(figures)}`);
+  // They must exist (the viewer records them); their values are not judged.
+  assert.notEqual(perf.firstViewMs, null, "performance mark strata:first-view");
+  assert.notEqual(perf.renderPlanMs, null, "performance measure strata:render:plan");
+  v.check("performance");
+});
+
+/** The migration file names of a directory on disk, as its atlas.sum lists them. */
+function readdirSql(dir) {
+  return readFileSync(join(dir, "atlas.sum"), "utf8")
+    .split("\n")
+    .slice(1)
+    .filter(Boolean)
+    .map((l) => l.slice(0, l.lastIndexOf(" h1:")));
+}
