@@ -23,6 +23,7 @@ mod fetch;
 mod hook;
 // The `Registry` class: the core's registry client over `fetch`.
 mod registry;
+mod viewer;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"

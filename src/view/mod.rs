@@ -12,6 +12,7 @@
 mod pages;
 mod progress;
 mod route;
+mod run;
 
 pub use pages::{
     deployment_page, diff_page, dir_page, dirs_page, error_html, history_page, loading_html, local_page,
@@ -19,6 +20,7 @@ pub use pages::{
 };
 pub use progress::{ApplyProgress, ProgressState};
 pub use route::{encode_segment, Route};
+pub use run::apply_links;
 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod browser_tests;
