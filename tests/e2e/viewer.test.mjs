@@ -170,13 +170,21 @@ async function shot(page, name, { viewport = DESKTOP } = {}) {
 /** At 390×844: saves `<name>-mobile.png` and asserts nothing overflows the body sideways. */
 async function phone(page, name) {
   await page.setViewportSize(PHONE);
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
-    scrollWidth: document.body.scrollWidth,
-    innerWidth: window.innerWidth,
-  }));
+  const { scrollWidth, innerWidth, widest } = await page.evaluate(() => {
+    const innerWidth = window.innerWidth;
+    // The outermost elements that reach past the viewport's right edge, to say what overflows.
+    const over = [...document.body.querySelectorAll("*")].filter((e) => e.getBoundingClientRect().right > innerWidth + 0.5);
+    const outer = over.filter((e) => !over.includes(e.parentElement));
+    const describe = (e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}${e.className && typeof e.className === "string" ? "." + e.className.trim().split(/\s+/).join(".") : ""} (${Math.round(e.getBoundingClientRect().right)}px)`;
+    return {
+      scrollWidth: Math.max(document.body.scrollWidth, document.documentElement.scrollWidth),
+      innerWidth,
+      widest: outer.slice(0, 5).map(describe),
+    };
+  });
   await page.screenshot({ path: join(SHOTS, `${name}-mobile.png`), fullPage: true });
   await page.setViewportSize(DESKTOP);
-  assert.ok(scrollWidth <= innerWidth, `${name} at 390×844: the body is ${scrollWidth}px wide, wider than the ${innerWidth}px viewport`);
+  assert.ok(scrollWidth <= innerWidth, `${name} at 390×844: the body is ${scrollWidth}px wide, wider than the ${innerWidth}px viewport: ${widest.join(", ")}`);
 }
 
 /** The path (and query) the page shows. */
@@ -202,6 +210,7 @@ test("the demo from the directories to the deployment report, as a user clicks t
   assert.match(await main.innerText(), /app/);
   assert.match(await main.innerText(), /billing/);
   await shot(page, "dirs");
+  await phone(page, "dirs");
 
   // A directory: its tags, and the compare form.
   await follow(page, "/d/app");
@@ -209,6 +218,7 @@ test("the demo from the directories to the deployment report, as a user clicks t
   assert.equal(path(page), "/d/app");
   for (const tag of ["latest", "v1", "v2", "v3"]) assert.match(await main.innerText(), new RegExp(`\\b${tag}\\b`));
   await shot(page, "dir");
+  await phone(page, "dir");
 
   // The diff of two tags, chosen in the form.
   const form = page.locator('form[data-action="diff"]');
@@ -221,6 +231,7 @@ test("the demo from the directories to the deployment report, as a user clicks t
   assert.match(diff, /20240201000000_add_post_status\.sql/, "v2's file is added");
   assert.match(diff, /20240301000000_reactions_replace_likes\.sql/, "v3's file is added");
   await shot(page, "diff");
+  await phone(page, "diff");
 
   // Back returns to the directory, forward to the diff.
   await page.goBack();
@@ -236,6 +247,7 @@ test("the demo from the directories to the deployment report, as a user clicks t
   for (const f of readdirSql(join(DEMO, "app", "v3"))) assert.ok(version.includes(f), `the version page lists ${f}`);
   assert.match(version, /DROP TABLE post_likes/);
   await shot(page, "version");
+  await phone(page, "version");
 
   // Plan against the SQLite target, from the version's form.
   await page.locator('form[data-action="plan"] select[name="target"]').selectOption("demo");
@@ -287,6 +299,7 @@ test("the demo from the directories to the deployment report, as a user clicks t
   assert.match(href, /^\/deployments\/dep_/);
   assert.match(await main.innerText(), /succeeded/);
   await shot(page, "history");
+  await phone(page, "history");
   await row.click();
   main = await view(page, "deployment");
   assert.equal(path(page), href);
@@ -294,6 +307,7 @@ test("the demo from the directories to the deployment report, as a user clicks t
   assert.match(stored, /succeeded/i);
   assert.match(stored, /20240301000000/);
   await shot(page, "deployment");
+  await phone(page, "deployment");
 
   // Back: the history again.
   await page.goBack();
