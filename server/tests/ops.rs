@@ -250,12 +250,14 @@ async fn serves_the_viewer_outside_the_api() {
     std::fs::write(www.path().join("app.js"), "export {};").unwrap();
     let s = Server::start_with(&["--www", www.path().to_str().unwrap()]).await;
 
+    // A browser's page load accepts text/html; its scripts, styles and fetches do not.
+    let html = [("accept", "text/html,application/xhtml+xml,*/*;q=0.8")];
     for (path, ctype, body) in [
         ("/", "text/html", "<!doctype html><title>strata</title>"),
-        ("/dirs/app/tags", "text/html", "<!doctype html><title>strata</title>"),
+        ("/d/app/v/v1.4", "text/html", "<!doctype html><title>strata</title>"),
         ("/app.js", "text/javascript", "export {};"),
     ] {
-        let r = s.get(path, None).await;
+        let r = call("GET", &s.at(path), None, &html, None).await;
         assert_eq!(r.status, 200, "{path}: {}", r.text());
         assert!(
             r.header("content-type").is_some_and(|c| c.starts_with(ctype)),
@@ -275,6 +277,11 @@ async fn serves_the_viewer_outside_the_api() {
     }
     let r = s.get("/pkg/strata_bg.wasm", None).await;
     assert_eq!((r.status, r.header("content-type").as_deref()), (200, Some("application/wasm")));
+    // A missing asset is a 404, never the page served as a stylesheet or script.
+    let css = [("accept", "text/css,*/*;q=0.1")];
+    let r = call("GET", &s.at("/style.css"), None, &css, None).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(s.get("/d/app", None).await.status, 404, "not a page load");
 
     // Nothing outside the directory, whatever the spelling.
     for raw in

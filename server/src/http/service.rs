@@ -44,9 +44,11 @@ img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; f
 const API_PREFIXES: [&str; 4] = ["/v1/", "/hook/", "/healthz", "/metrics"];
 
 /// The viewer's files (`--www DIR`) for a `GET` or `HEAD` outside the API:
-/// the file at the path, else `index.html` (the viewer routes by URL, so a
-/// reload of `/dirs/app` must load the page), with [`VIEWER_CSP`] and
-/// `nosniff`. Paths never leave `DIR`.
+/// the file at the path, else `index.html` for a page load (a request that
+/// accepts `text/html`: the viewer routes by URL, so a reload of `/d/app`
+/// must load the page), with [`VIEWER_CSP`] and `nosniff`. A missing
+/// script, stylesheet or module is a 404, not the page in its place.
+/// Paths never leave `DIR`.
 /// Everything else, and every unknown API path, is a JSON 404.
 pub async fn fallback(State(app): State<Arc<App>>, req: axum::extract::Request) -> Response {
     use tower::ServiceExt;
@@ -56,9 +58,15 @@ pub async fn fallback(State(app): State<Arc<App>>, req: axum::extract::Request) 
         (method == Method::GET || method == Method::HEAD) && !API_PREFIXES.iter().any(|p| path.starts_with(p))
     });
     let Some(dir) = viewer else { return not_found(method, uri).await.into_response() };
-    let index = tower_http::services::ServeFile::new(dir.join("index.html"));
-    let served = tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true).fallback(index);
-    match served.oneshot(req).await {
+    let page_load =
+        req.headers().get_all(header::ACCEPT).iter().any(|v| v.to_str().is_ok_and(|v| v.contains("text/html")));
+    let files = tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true);
+    let served = if page_load {
+        files.fallback(tower_http::services::ServeFile::new(dir.join("index.html"))).oneshot(req).await
+    } else {
+        files.oneshot(req).await
+    };
+    match served {
         Ok(mut r) => {
             let h = r.headers_mut();
             h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
