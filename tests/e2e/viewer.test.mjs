@@ -220,6 +220,14 @@ test("the demo from the directories to the deployment report, as a user clicks t
   await shot(page, "dir");
   await phone(page, "dir");
 
+  // The moves of latest: created at v1, then v2, then v3; back to the directory.
+  await follow(page, "/d/app/tags/latest");
+  main = await view(page, "tag-history");
+  assert.equal(await main.locator("tbody tr").count(), 3, "latest moved three times");
+  await shot(page, "tag-history");
+  await page.goBack();
+  await view(page, "dir");
+
   // The diff of two tags, chosen in the form.
   const form = page.locator('form[data-action="diff"]');
   await form.locator('select[name="base"]').selectOption("v1");
@@ -240,7 +248,7 @@ test("the demo from the directories to the deployment report, as a user clicks t
   await page.goForward();
   await view(page, "diff");
 
-  // A version: files and statements; the destructive change is flagged by lint.
+  // A version: its files and their statements.
   await page.goto(`${server.url}/d/app/v/v3`);
   main = await view(page, "version");
   const version = await main.innerText();
