@@ -23,10 +23,10 @@ use super::hook::{apply_streaming, call, ApplyFailure};
 use super::registry::Fetch;
 use crate::hook::{self, ApplyRequest, RequestError, TargetInfo};
 use crate::lex::Dialect;
-use crate::plan::{self, DbState, Plan, PlanOptions};
+use crate::plan::{self, Plan, PlanOptions};
 use crate::registry::client::{Client, DeploymentQuery};
 use crate::registry::{BlobDigest, RegistryError, VersionDiff};
-use crate::report::{apply_html, Report};
+use crate::report::apply_html;
 use crate::view::{self, ApplyProgress, Route, VersionPage};
 use futures_util::future::join;
 use std::cell::{Cell, RefCell};
@@ -313,14 +313,24 @@ impl App {
         }
         let hook = Rc::clone(&self.hook.borrow());
         let answer = call(&hook.targets()).await.map_err(hook_failure("Could not list the targets"))?;
-        let items = answer.get("items").cloned().unwrap_or_default();
-        let targets: Vec<TargetInfo> = serde_json::from_value(items).map_err(|e| {
-            Failure::shown(
-                "Could not list the targets",
-                format!("the server's target list is not the protocol: {e}"),
-                "check that the page is served by strata-server",
-            )
-        })?;
+        // Read by hand: a serde deserializer over `serde_json::Value` would
+        // be one more copy of serde's code in the module.
+        let items = answer.get("items").and_then(|i| i.as_array()).map(Vec::as_slice).unwrap_or_default();
+        let targets = items
+            .iter()
+            .map(|t| {
+                let name = t.get("name").and_then(|n| n.as_str())?;
+                let dialect = Dialect::parse(t.get("dialect").and_then(|d| d.as_str())?)?;
+                Some(TargetInfo { name: name.into(), dialect })
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                Failure::shown(
+                    "Could not list the targets",
+                    "the server's target list is not the protocol ({items: [{name, dialect}]})",
+                    "check that the page is served by strata-server",
+                )
+            })?;
         let targets = Rc::new(targets);
         *self.targets.borrow_mut() = Some(Rc::clone(&targets));
         Ok(targets)
@@ -383,12 +393,10 @@ impl App {
             }
             Route::Deployment { id } => {
                 let d = registry.deployment(id).await.map_err(registry_failure("Could not open the deployment"))?;
-                let report: Report = serde_json::from_value(d.report).map_err(|e| {
-                    Failure::shown(
-                        "Could not read the deployment's report",
-                        format!("the report of {id} is not a strata.report/v1 document: {e}"),
-                        "it was recorded by another tool or version; fetch it with GET /v1/deployments/{id}",
-                    )
+                // The report through the module's one reader of report objects.
+                let report = crate::wasm::report_arg(super::to_js(&d.report).unchecked_into()).map_err(|e| {
+                    let (message, hint) = local::js_error(&e);
+                    Failure::shown(&format!("Could not read the report of {id}"), message, hint)
                 })?;
                 Ok(view::deployment_page(Some(&d.info), &report))
             }
@@ -421,12 +429,16 @@ impl App {
         let (fetched, revisions) = join(registry.fetch(dir, reference, t.dialect, |_| {}), call(&request)).await;
         let fetched = fetched.map_err(registry_failure("Could not fetch the version"))?;
         let revisions = revisions.map_err(hook_failure("Could not read the target's revisions"))?;
-        let state: DbState = serde_json::from_value(revisions).map_err(|e| {
-            Failure::shown(
-                "Could not read the target's revisions",
-                format!("the hook's answer is not a revisions table: {e}"),
-                "check that the page is served by strata-server",
-            )
+        // The revisions through the module's one reader of revisions JSON
+        // (the answer's own `target` and `dialect` set aside).
+        let mut revisions = revisions;
+        if let Some(o) = revisions.as_object_mut() {
+            o.remove("target");
+            o.remove("dialect");
+        }
+        let state = crate::wasm::db_state_from_json(&revisions.to_string()).map_err(|e| {
+            let (message, hint) = local::js_error(&e);
+            Failure::shown("Could not read the target's revisions", message, hint)
         })?;
         self.mark("strata:compute:plan:start");
         let planned = plan::plan(&fetched.directory, &state, &PlanOptions::default());

@@ -121,7 +121,7 @@ async fn open(app: Rc<App>, picked: Picked) {
 }
 
 /// The message and hint of a thrown `StrataError`.
-fn js_error(e: &JsValue) -> (String, String) {
+pub(super) fn js_error(e: &JsValue) -> (String, String) {
     let get = |k: &str| Reflect::get(e, &k.into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
     (get("message"), get("hint"))
 }
