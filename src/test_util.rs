@@ -17,3 +17,18 @@ pub(crate) fn dir_with_sum(files: &[(&str, &str)]) -> Directory {
     )
     .unwrap()
 }
+
+/// HTML with its tags removed and entities decoded: the text a reader sees.
+pub(crate) fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+}

@@ -52,27 +52,9 @@ fn plan_errors_are_flat_json_with_message_and_hint() {
 mod html {
     use super::super::*;
     use crate::plan::{plan, DbState, ExecOptions, Executor, Outcome, PlanOptions, Step};
+    use crate::test_util::text_of;
 
     const HOSTILE: &str = "\"><img src=x onerror=alert(1)><script>alert(2)</script>";
-
-    /// Tags removed, entities decoded: the text a reader sees.
-    fn text_of(html: &str) -> String {
-        let mut out = String::new();
-        let mut in_tag = false;
-        for c in html.chars() {
-            match c {
-                '<' => in_tag = true,
-                '>' if in_tag => in_tag = false,
-                _ if !in_tag => out.push(c),
-                _ => {}
-            }
-        }
-        out.replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&amp;", "&")
-    }
 
     /// Every tag the markup opens is one the renderer writes.
     fn assert_inert(html: &str) {

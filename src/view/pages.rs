@@ -157,7 +157,8 @@ pub fn dirs_page(dirs: &[DirInfo]) -> String {
     for d in dirs {
         out.push_str("<tr><td>");
         link(&mut out, &Route::Dir { dir: d.name.clone() }, &d.name);
-        let _ = write!(out, "</td><td class=\"st-num\">{}</td><td class=\"st-num\">{}</td><td>", d.versions, d.tags);
+        let _ =
+            write!(out, "</td><td class=\"st-right\">{}</td><td class=\"st-right\">{}</td><td>", d.versions, d.tags);
         when(&mut out, d.updated.as_deref());
         out.push_str("</td></tr>");
     }
@@ -199,8 +200,12 @@ pub fn dir_page(dir: &str, tags: &[TagInfo], versions: &[VersionInfo]) -> String
         for v in versions {
             out.push_str("<tr><td>");
             version_link(&mut out, dir, v.digest.as_str());
-            let _ =
-                write!(out, "</td><td class=\"st-num\">{}</td><td class=\"st-num\">{}</td><td>", v.files, size(v.size));
+            let _ = write!(
+                out,
+                "</td><td class=\"st-right\">{}</td><td class=\"st-right\">{}</td><td>",
+                v.files,
+                size(v.size)
+            );
             when(&mut out, Some(&v.created));
             out.push_str("</td>");
             td(&mut out, &v.created_by);
@@ -373,9 +378,6 @@ pub fn diff_page(dir: &str, base: &str, head: &str, diff: &VersionDiff) -> Strin
             out.push_str("</li>");
         }
         out.push_str("</ul>");
-    }
-    if diff.sum_changed {
-        out.push_str("<p>atlas.sum changed.</p>");
     }
     let _ = write!(out, "<p class=\"st-took\">{} file(s) unchanged.</p>", diff.unchanged);
     out
@@ -672,7 +674,7 @@ pub fn history_page(target: &str, items: &[DeploymentInfo]) -> String {
             None => out.push('—'),
         }
         out.push_str("</td>");
-        td(&mut out, &human_duration(took_ns(d)));
+        let _ = write!(out, "<td class=\"st-right\">{}</td>", human_duration(took_ns(d)));
         td(&mut out, &d.created_by);
         out.push_str("<td>");
         when(&mut out, Some(d.started.as_deref().unwrap_or(&d.created)));

@@ -318,10 +318,16 @@ impl ApplyProgress {
                     Mark::Failed(_) => ("st-failed", "failed".to_string()),
                 };
                 let _ = write!(out, "<li class=\"{class}\"><span class=\"st-took\">");
-                if s.line > 0 {
-                    let _ = write!(out, "line {} ", s.line);
+                match (s.line, took.is_empty()) {
+                    (0, _) => out.push_str(&took),
+                    (line, true) => {
+                        let _ = write!(out, "line {line}");
+                    }
+                    (line, false) => {
+                        let _ = write!(out, "line {line} · {took}");
+                    }
                 }
-                let _ = write!(out, "{took}</span><pre><code>{}</code></pre>", s.html);
+                let _ = write!(out, "</span><pre><code>{}</code></pre>", s.html);
                 if let Mark::Failed(m) = &s.mark {
                     out.push_str("<p class=\"st-error\">");
                     esc(&mut out, m);
