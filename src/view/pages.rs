@@ -601,9 +601,9 @@ pub fn targets_page(targets: &[TargetInfo]) -> String {
     out
 }
 
-/// The plan of a version on a target ([`plan_html`]), with the apply
-/// button (`#st-apply`), its confirmation dialog (`#st-confirm`) when
-/// something is pending, and `#st-run` where the run is shown.
+/// The plan of a version on a target: the apply button (`#st-apply`) and
+/// its confirmation dialog (`#st-confirm`) when something is pending,
+/// `#st-run` where the run is shown, then the plan ([`plan_html`]).
 pub fn plan_page(dir: &str, reference: &str, target: &TargetInfo, version: &BlobDigest, plan: &Plan) -> String {
     let mut out = String::from("<h1>Plan of ");
     link(
@@ -620,7 +620,8 @@ pub fn plan_page(dir: &str, reference: &str, target: &TargetInfo, version: &Blob
     let _ = write!(out, " ({}). ", target.dialect.name());
     link(&mut out, &Route::History { target: target.name.clone() }, "Deployments of this target");
     out.push_str("</p>");
-    out.push_str(&plan_html(plan));
+    // The action and the run come before the statements, so that a long
+    // plan does not push them out of sight.
     let n = plan.statement_count();
     let k = plan.files.len();
     if let Some((f, _)) = plan.first_error() {
@@ -649,6 +650,7 @@ pub fn plan_page(dir: &str, reference: &str, target: &TargetInfo, version: &Blob
         );
     }
     out.push_str("<div id=\"st-run\" aria-live=\"polite\"></div>");
+    out.push_str(&plan_html(plan));
     out
 }
 
