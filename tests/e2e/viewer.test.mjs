@@ -34,7 +34,7 @@ const PHONE = { width: 390, height: 844 };
 /** How long a view may take to appear (a 1,000-file plan included): a bound on hangs, not a timing assertion. */
 const VIEW_TIMEOUT = 60_000;
 
-mkdirSync(SHOTS, { recursive: true });
+mkdirSync(join(SHOTS, "window"), { recursive: true });
 
 /** Skips (saying how to fix it) unless the server, the viewer's files, playwright-core and Chromium are there. */
 function prerequisites(t) {
@@ -159,12 +159,14 @@ async function view(page, name, state = "ready") {
   return main;
 }
 
-/** Saves a screenshot of the page as target/e2e/screenshots/<name>.png. */
-async function shot(page, name, { viewport = DESKTOP } = {}) {
-  const before = page.viewportSize();
-  if (viewport !== before) await page.setViewportSize(viewport);
+/**
+ * Saves the whole page as target/e2e/screenshots/<name>.png, and what the
+ * window shows as screenshots/window/<name>.png (the README's pictures,
+ * docs/screenshots, are copies of some of those).
+ */
+async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  if (viewport !== before) await page.setViewportSize(before);
+  await page.screenshot({ path: join(SHOTS, "window", `${name}.png`) });
 }
 
 /** At 390×844: saves `<name>-mobile.png` and asserts nothing overflows the body sideways. */
@@ -182,7 +184,7 @@ async function phone(page, name) {
       widest: outer.slice(0, 5).map(describe),
     };
   });
-  await page.screenshot({ path: join(SHOTS, `${name}-mobile.png`), fullPage: true });
+  await shot(page, `${name}-mobile`);
   await page.setViewportSize(DESKTOP);
   assert.ok(scrollWidth <= innerWidth, `${name} at 390×844: the body is ${scrollWidth}px wide, wider than the ${innerWidth}px viewport: ${widest.join(", ")}`);
 }
