@@ -179,7 +179,12 @@ async fn listings_directories_versions_history_and_deployments() {
     use strata::registry::DeploymentStatus;
     use strata::report::{ApplyReport, Report, ReportBody};
     let s = Server::start().await;
-    let c = registry(&s, &s.token("read,push,report"));
+    // Listings name the token that did something, not only its id.
+    let out = s.command(&["token", "create", "--scope", "read,push,report", "--name", "ci pipeline"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let by = Some("ci pipeline".to_string());
+    let c = registry(&s, &token);
     let v1 = c.push(&directory(1), "app", &["stable"], |_| {}).await.unwrap().version;
     let v2 = c.push(&directory(2), "app", &[], |_| {}).await.unwrap().version;
     c.push(&directory(1), "web", &[], |_| {}).await.unwrap();
@@ -190,10 +195,16 @@ async fn listings_directories_versions_history_and_deployments() {
     let versions = c.versions("app", None).await.unwrap();
     assert_eq!(versions.iter().map(|v| &v.digest).collect::<Vec<_>>(), [&v2, &v1], "newest first");
     assert_eq!((versions[1].files, versions[1].created_by.starts_with("tok_")), (1, true));
+    let token_id = versions[1].created_by.clone();
+    assert!(versions.iter().all(|v| v.created_by == token_id && v.created_by_name == by), "{versions:?}");
     assert_eq!(c.versions("app", Some(1)).await.unwrap().len(), 1);
     let history = c.tag_history("app", "latest", None).await.unwrap();
     let moves: Vec<_> = history.iter().map(|h| (&h.version, h.previous.as_ref())).collect();
     assert_eq!(moves, [(&v2, Some(&v1)), (&v1, None)]);
+    assert!(history.iter().all(|h| h.by == token_id && h.by_name == by), "{history:?}");
+    let tags = c.tags("app").await.unwrap();
+    assert_eq!(tags.len(), 2);
+    assert!(tags.iter().all(|t| t.updated_by.as_ref() == Some(&token_id) && t.updated_by_name == by), "{tags:?}");
 
     // 120 deployments: more than one page of the server's listing.
     let report = |failed: bool| {
@@ -209,6 +220,7 @@ async fn listings_directories_versions_history_and_deployments() {
     let all = c.deployments(&DeploymentQuery::default()).await.unwrap();
     assert_eq!(all.len(), 120);
     assert_eq!(all[0].id, ids[119], "newest first");
+    assert!(all.iter().all(|d| d.created_by == token_id && d.created_by_name == by), "every page names the token");
     let prod = c.deployments(&DeploymentQuery { target: Some("prod".into()), ..Default::default() }).await.unwrap();
     assert_eq!(prod.len(), 60);
     assert!(prod.iter().all(|d| d.target == "prod"));
@@ -227,6 +239,28 @@ async fn listings_directories_versions_history_and_deployments() {
     let one = c.deployment(&ids[0]).await.unwrap();
     assert_eq!((one.info.id.as_str(), one.info.version.as_ref()), (ids[0].as_str(), Some(&v2)));
     assert_eq!(one.report["kind"], "apply");
+    assert_eq!((one.info.created_by.as_str(), &one.info.created_by_name), (token_id.as_str(), &by));
+    // On the wire: camelCase, next to the id.
+    let reader = s.token("read");
+    let raw = s.get("/v1/dirs/app/versions", Some(&reader)).await.json();
+    assert_eq!(
+        (&raw["items"][0]["createdBy"], &raw["items"][0]["createdByName"]),
+        (&token_id.as_str().into(), &"ci pipeline".into())
+    );
+    let raw = s.get("/v1/dirs/app/tags", Some(&reader)).await.json();
+    assert_eq!(raw["items"][0]["updatedByName"], "ci pipeline");
+    let raw = s.get("/v1/dirs/app/tags/latest/history", Some(&reader)).await.json();
+    assert_eq!(raw["items"][0]["byName"], "ci pipeline");
+    let raw = s.get("/v1/deployments?limit=1", Some(&reader)).await.json();
+    assert_eq!(raw["items"][0]["createdByName"], "ci pipeline");
+    let raw = s.get(&format!("/v1/deployments/{}", ids[0]), Some(&reader)).await.json();
+    assert_eq!(raw["createdByName"], "ci pipeline");
+    // A revoked token is still named: its row stays.
+    let out = s.command(&["token", "revoke", &token_id]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = registry(&s, &reader);
+    assert_eq!(r.versions("app", None).await.unwrap()[0].created_by_name, by);
+    assert_eq!(r.deployment(&ids[0]).await.unwrap().info.created_by_name, by);
     let e = c.deployment("dep_0000").await.unwrap_err();
     assert_eq!(e.code, "deployment-not-found");
     assert_eq!(c.deployment("../x").await.unwrap_err().code, "invalid-name");

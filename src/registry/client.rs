@@ -239,6 +239,11 @@ pub struct DeploymentInfo {
     pub created: String,
     /// The token that recorded it.
     pub created_by: String,
+    /// The name that token was created with (`strata-server token create
+    /// --name`), still shown once it is revoked; `None` when the registry
+    /// has no such token (or does not say).
+    #[serde(default)]
+    pub created_by_name: Option<String>,
     /// The error the run ended with.
     #[serde(default)]
     pub error: Option<String>,
@@ -298,6 +303,11 @@ pub struct VersionInfo {
     pub created: String,
     /// The token that pushed it.
     pub created_by: String,
+    /// The name that token was created with, still shown once it is
+    /// revoked; `None` when the registry has no such token (or does not
+    /// say).
+    #[serde(default)]
+    pub created_by_name: Option<String>,
 }
 
 /// One move of a tag, as listed by [`Client::tag_history`].
@@ -313,6 +323,11 @@ pub struct TagEvent {
     pub at: String,
     /// The token that moved it.
     pub by: String,
+    /// The name that token was created with, still shown once it is
+    /// revoked; `None` when the registry has no such token (or does not
+    /// say).
+    #[serde(default)]
+    pub by_name: Option<String>,
 }
 
 /// A tag of a directory, as listed by [`Client::tags`].
@@ -329,6 +344,11 @@ pub struct TagInfo {
     /// The id of the token that moved it.
     #[serde(default)]
     pub updated_by: Option<String>,
+    /// The name that token was created with, still shown once it is
+    /// revoked; `None` when the registry has no such token (or does not
+    /// say).
+    #[serde(default)]
+    pub updated_by_name: Option<String>,
 }
 
 /// When [`Client::set_tag`] may move a tag (compare-and-swap).

@@ -124,6 +124,7 @@ struct Item<'a> {
     finished: Option<String>,
     created: String,
     created_by: &'a str,
+    created_by_name: &'a Option<String>,
     error: &'a Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     report: Option<&'a RawValue>,
@@ -142,6 +143,7 @@ impl<'a> Item<'a> {
             finished: d.finished.map(time),
             created: time(d.created),
             created_by: &d.created_by,
+            created_by_name: &d.created_by_name,
             error: &d.error,
             report: None,
         }

@@ -142,11 +142,13 @@ pub async fn get_one(
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct MoveItem<'a> {
     version: &'a BlobDigest,
     previous: &'a Option<BlobDigest>,
     at: String,
     by: &'a str,
+    by_name: &'a Option<String>,
 }
 
 /// `GET …/tags/{tag}/history`: newest first.
@@ -167,7 +169,13 @@ pub async fn history(
     let items = page
         .items
         .iter()
-        .map(|m| MoveItem { version: &m.version, previous: &m.previous, at: time(m.at), by: &m.by })
+        .map(|m| MoveItem {
+            version: &m.version,
+            previous: &m.previous,
+            at: time(m.at),
+            by: &m.by,
+            by_name: &m.by_name,
+        })
         .collect();
     Ok(json(StatusCode::OK, &List { items, next: page.next }))
 }
@@ -179,6 +187,7 @@ struct TagItem<'a> {
     version: &'a BlobDigest,
     updated: String,
     updated_by: &'a str,
+    updated_by_name: &'a Option<String>,
 }
 
 /// `GET /v1/dirs/{dir}/tags`: by name.
@@ -194,7 +203,13 @@ pub async fn list(
     }
     let items = tags
         .iter()
-        .map(|t| TagItem { name: &t.name, version: &t.version, updated: time(t.updated), updated_by: &t.updated_by })
+        .map(|t| TagItem {
+            name: &t.name,
+            version: &t.version,
+            updated: time(t.updated),
+            updated_by: &t.updated_by,
+            updated_by_name: &t.updated_by_name,
+        })
         .collect();
     Ok(json(StatusCode::OK, &List { items, next: None }))
 }

@@ -221,6 +221,7 @@ struct VersionItem<'a> {
     size: u64,
     created: String,
     created_by: &'a str,
+    created_by_name: &'a Option<String>,
 }
 
 impl<'a> From<&'a VersionInfo> for VersionItem<'a> {
@@ -231,6 +232,7 @@ impl<'a> From<&'a VersionInfo> for VersionItem<'a> {
             size: v.size,
             created: time(v.created),
             created_by: &v.created_by,
+            created_by_name: &v.created_by_name,
         }
     }
 }

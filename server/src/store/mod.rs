@@ -124,6 +124,8 @@ pub struct VersionInfo {
     pub created: Time,
     /// The id of the token that first pushed it.
     pub created_by: String,
+    /// That token's name (`None`: no such token, as `anonymous`).
+    pub created_by_name: Option<String>,
 }
 
 /// A tag.
@@ -137,6 +139,8 @@ pub struct TagInfo {
     pub updated: Time,
     /// The id of the token that moved it.
     pub updated_by: String,
+    /// That token's name (`None`: no such token).
+    pub updated_by_name: Option<String>,
 }
 
 /// One move of a tag.
@@ -150,6 +154,8 @@ pub struct TagMove {
     pub at: Time,
     /// The id of the token.
     pub by: String,
+    /// That token's name (`None`: no such token).
+    pub by_name: Option<String>,
 }
 
 /// The condition of a tag move.
@@ -267,6 +273,8 @@ pub struct DeploymentInfo {
     pub created: Time,
     /// The token id.
     pub created_by: String,
+    /// That token's name (`None`: no such token).
+    pub created_by_name: Option<String>,
 }
 
 /// A filter on deployments; `dirs` restricts to the directories a token
@@ -337,6 +345,23 @@ const MAX_PAGE: u32 = 1000;
 /// The length of digests in `missing_blobs` queries, in one statement.
 const DIGESTS_PER_QUERY: usize = 500;
 
+/// The columns read of a table, as a literal (for `concat!`); the name of
+/// the token that did something comes from `tokens` (alias `k`) by a left
+/// join, so a row whose token is gone still reads, with a `NULL` name.
+macro_rules! select {
+    (tags) => {
+        "SELECT g.name, g.version, g.updated, g.updated_by, k.name AS updated_by_name \
+         FROM tags g LEFT JOIN tokens k ON k.id = g.updated_by"
+    };
+    (deployments) => {
+        "SELECT d.seq, d.id, d.dir, d.target, d.version, d.status, d.plan_digest, d.started, d.finished, d.error, \
+         d.created, d.created_by, k.name AS created_by_name"
+    };
+    (tokens) => {
+        "SELECT id, name, scopes, dirs, targets, created, revoked FROM tokens"
+    };
+}
+
 // One text per query; `$N` placeholders bind on SQLite and PostgreSQL.
 const BLOB_SIZE: &str = "SELECT size FROM blobs WHERE digest = $1";
 const LINKED_SIZE: &str =
@@ -349,11 +374,12 @@ const INSERT_LINK: &str =
 const INSERT_VERSION: &str = "INSERT INTO versions (dir, digest, manifest, files, size, created, created_by) \
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dir, digest) DO NOTHING";
 const MANIFEST: &str = "SELECT manifest FROM versions WHERE dir = $1 AND digest = $2";
-const VERSIONS: &str = "SELECT seq, digest, files, size, created, created_by FROM versions \
-     WHERE dir = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3";
+const VERSIONS: &str = "SELECT v.seq, v.digest, v.files, v.size, v.created, v.created_by, \
+     k.name AS created_by_name FROM versions v LEFT JOIN tokens k ON k.id = v.created_by \
+     WHERE v.dir = $1 AND v.seq < $2 ORDER BY v.seq DESC LIMIT $3";
 const VERSION_EXISTS: &str = "SELECT seq FROM versions WHERE dir = $1 AND digest = $2";
-const TAG: &str = "SELECT name, version, updated, updated_by FROM tags WHERE dir = $1 AND name = $2";
-const TAGS: &str = "SELECT name, version, updated, updated_by FROM tags WHERE dir = $1 ORDER BY name";
+const TAG: &str = concat!(select!(tags), " WHERE g.dir = $1 AND g.name = $2");
+const TAGS: &str = concat!(select!(tags), " WHERE g.dir = $1 ORDER BY g.name");
 const TAG_VERSION: &str = "SELECT version FROM tags WHERE dir = $1 AND name = $2";
 const INSERT_TAG: &str = "INSERT INTO tags (dir, name, version, updated, updated_by) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (dir, name) DO NOTHING";
@@ -361,8 +387,9 @@ const MOVE_TAG: &str =
     "UPDATE tags SET version = $3, updated = $4, updated_by = $5 WHERE dir = $1 AND name = $2 AND version = $6";
 const INSERT_MOVE: &str = "INSERT INTO tag_history (dir, tag, version, previous, moved_at, moved_by) \
      VALUES ($1, $2, $3, $4, $5, $6)";
-const TAG_HISTORY: &str = "SELECT seq, version, previous, moved_at, moved_by FROM tag_history \
-     WHERE dir = $1 AND tag = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4";
+const TAG_HISTORY: &str = "SELECT h.seq, h.version, h.previous, h.moved_at, h.moved_by, k.name AS moved_by_name \
+     FROM tag_history h LEFT JOIN tokens k ON k.id = h.moved_by \
+     WHERE h.dir = $1 AND h.tag = $2 AND h.seq < $3 ORDER BY h.seq DESC LIMIT $4";
 const DIR_EXISTS: &str = "SELECT name FROM dirs WHERE name = $1";
 const DIRS: &str = "SELECT d.name, d.created, \
      (SELECT COUNT(*) FROM versions v WHERE v.dir = d.name) AS versions, \
@@ -372,17 +399,12 @@ const DIRS: &str = "SELECT d.name, d.created, \
      FROM dirs d WHERE d.name > $1";
 const INSERT_DEPLOYMENT: &str = "INSERT INTO deployments (id, dir, target, version, status, plan_digest, started, \
      finished, error, created, created_by, report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-/// The columns read of a table, as a literal (for `concat!`).
-macro_rules! select {
-    (deployments) => {
-        "SELECT seq, id, dir, target, version, status, plan_digest, started, finished, error, created, created_by"
-    };
-    (tokens) => {
-        "SELECT id, name, scopes, dirs, targets, created, revoked FROM tokens"
-    };
-}
-const DEPLOYMENTS: &str = concat!(select!(deployments), " FROM deployments WHERE TRUE");
-const DEPLOYMENT: &str = concat!(select!(deployments), ", report FROM deployments WHERE id = $1");
+const DEPLOYMENTS: &str =
+    concat!(select!(deployments), " FROM deployments d LEFT JOIN tokens k ON k.id = d.created_by WHERE TRUE");
+const DEPLOYMENT: &str = concat!(
+    select!(deployments),
+    ", d.report FROM deployments d LEFT JOIN tokens k ON k.id = d.created_by WHERE d.id = $1"
+);
 const INSERT_TOKEN: &str =
     "INSERT INTO tokens (id, name, hash, scopes, dirs, targets, created, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)";
 const TOKEN_BY_HASH: &str = concat!(select!(tokens), " WHERE hash = $1 AND revoked IS NULL");
@@ -575,6 +597,7 @@ fn version_row(row: &AnyRow) -> Result<(String, VersionInfo), StoreError> {
         size: col::<i64>(row, "size")? as u64,
         created: col(row, "created")?,
         created_by: col(row, "created_by")?,
+        created_by_name: col(row, "created_by_name")?,
     };
     Ok((seq.to_string(), info))
 }
@@ -585,6 +608,7 @@ fn tag_row(row: &AnyRow) -> Result<TagInfo, StoreError> {
         version: digest(&col::<String>(row, "version")?)?,
         updated: col(row, "updated")?,
         updated_by: col(row, "updated_by")?,
+        updated_by_name: col(row, "updated_by_name")?,
     })
 }
 
@@ -604,6 +628,7 @@ fn deployment_row(row: &AnyRow) -> Result<(String, DeploymentInfo), StoreError> 
         error: col(row, "error")?,
         created: col(row, "created")?,
         created_by: col(row, "created_by")?,
+        created_by_name: col(row, "created_by_name")?,
     };
     Ok((seq.to_string(), info))
 }
@@ -948,6 +973,7 @@ impl Store {
                     previous: opt_digest(col(row, "previous")?)?,
                     at: col(row, "moved_at")?,
                     by: col(row, "moved_by")?,
+                    by_name: col(row, "moved_by_name")?,
                 };
                 Ok((seq.to_string(), mv))
             })
@@ -1055,17 +1081,17 @@ impl Store {
         ] {
             if let Some(v) = value {
                 args.push(v);
-                sql += &format!(" AND {column} = ${}", args.len());
+                sql += &format!(" AND d.{column} = ${}", args.len());
             }
         }
         if let Some(dirs) = &filter.dirs {
             if dirs.is_empty() {
                 return Ok(Paged { items: vec![], next: None });
             }
-            sql += &format!(" AND dir IN ({})", placeholders(args.len() + 1, dirs.len()));
+            sql += &format!(" AND d.dir IN ({})", placeholders(args.len() + 1, dirs.len()));
             args.extend(dirs.iter().map(String::as_str));
         }
-        sql += &format!(" AND seq < ${} ORDER BY seq DESC LIMIT ${}", args.len() + 1, args.len() + 2);
+        sql += &format!(" AND d.seq < ${} ORDER BY d.seq DESC LIMIT ${}", args.len() + 1, args.len() + 2);
         let rows = self.newest_first(sqlx::AssertSqlSafe(sql), &args, page, "listing deployments").await?;
         Ok(paged(rows.iter().map(deployment_row).collect::<Result<_, _>>()?, page))
     }

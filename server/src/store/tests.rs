@@ -664,6 +664,97 @@ on_every_backend! {
 }
 
 on_every_backend! {
+    async fn listings_name_the_token_that_did_it(fx) {
+        let s = &fx.store;
+        let (ci, _) = s.create_token("ci pipeline", &[Scope::Push, Scope::Report], &[], &[]).await.unwrap();
+        let (alice, _) = s.create_token("alice", &[Scope::Push], &[], &[]).await.unwrap();
+        // A revoked token keeps its row, so its name is still shown; an id
+        // with no row (`anonymous`, a token from another registry) has none.
+        assert!(s.revoke_token(&alice.id).await.unwrap());
+        let gone = "tok_00000000000000ff";
+        let ci_name = Some("ci pipeline".to_string());
+        let alice_name = Some("alice".to_string());
+
+        let mut pushed = vec![];
+        for (i, by) in [ci.id.as_str(), alice.id.as_str(), gone].into_iter().enumerate() {
+            let text = format!("-- {i}");
+            put(s, "app", text.as_bytes()).await;
+            let m = Manifest {
+                files: vec![ManifestFile { name: "1.sql".into(), digest: BlobDigest::of(text.as_bytes()), size: text.len() as u64 }],
+                sum: format!("1.sql {}\n", text.len()),
+            };
+            assert!(s.create_version("app", &m.digest(), &m, by).await.unwrap());
+            pushed.push(m.digest());
+        }
+        // Newest first, one per page: the cursor still pages the joined rows.
+        let mut seen = vec![];
+        let mut cursor = None;
+        loop {
+            let p = s.versions("app", &page(1, cursor)).await.unwrap();
+            seen.extend(p.items.into_iter().map(|v| (v.digest, v.created_by, v.created_by_name)));
+            match p.next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (pushed[2].clone(), gone.to_string(), None),
+                (pushed[1].clone(), alice.id.clone(), alice_name.clone()),
+                (pushed[0].clone(), ci.id.clone(), ci_name.clone()),
+            ]
+        );
+
+        s.set_tag("app", "latest", &pushed[0], &TagCondition::Any, &ci.id).await.unwrap();
+        s.set_tag("app", "latest", &pushed[1], &TagCondition::Any, &alice.id).await.unwrap();
+        s.set_tag("app", "latest", &pushed[2], &TagCondition::Any, gone).await.unwrap();
+        s.set_tag("app", "stable", &pushed[0], &TagCondition::Any, &alice.id).await.unwrap();
+        let tags: Vec<_> = s.tags("app").await.unwrap().into_iter().map(|t| (t.name, t.updated_by_name)).collect();
+        assert_eq!(tags, [("latest".to_string(), None), ("stable".to_string(), alice_name.clone())]);
+        let one = s.tag("app", "stable").await.unwrap().unwrap();
+        assert_eq!((one.updated_by.as_str(), one.updated_by_name), (alice.id.as_str(), alice_name.clone()));
+        let mut history = vec![];
+        let mut cursor = None;
+        loop {
+            let p = s.tag_history("app", "latest", &page(2, cursor)).await.unwrap();
+            history.extend(p.items.into_iter().map(|m| (m.by, m.by_name)));
+            match p.next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(
+            history,
+            [(gone.to_string(), None), (alice.id.clone(), alice_name.clone()), (ci.id.clone(), ci_name.clone())]
+        );
+
+        let mut ids = vec![];
+        for (n, by) in [ci.id.as_str(), gone].into_iter().enumerate() {
+            let d = NewDeployment { created_by: by.to_string(), ..deployment("app", "prod", DeploymentStatus::Succeeded, n) };
+            ids.push(s.add_deployment(&d).await.unwrap());
+        }
+        let (info, _) = s.deployment(&ids[0]).await.unwrap().unwrap();
+        assert_eq!((info.created_by.as_str(), info.created_by_name), (ci.id.as_str(), ci_name.clone()));
+        let (info, _) = s.deployment(&ids[1]).await.unwrap().unwrap();
+        assert_eq!((info.created_by.as_str(), info.created_by_name), (gone, None));
+        // Filtered (the filter's columns are the deployment's, not the
+        // token's: both tables have `created`, `id`...) and paged.
+        let filter = DeploymentFilter {
+            dir: Some("app".into()),
+            target: Some("prod".into()),
+            status: Some(DeploymentStatus::Succeeded),
+            dirs: Some(vec!["app".into()]),
+        };
+        let p1 = s.deployments(&filter, &page(1, None)).await.unwrap();
+        let p2 = s.deployments(&filter, &page(1, p1.next.clone())).await.unwrap();
+        assert_eq!(p2.next, None);
+        let listed: Vec<_> = p1.items.into_iter().chain(p2.items).map(|d| (d.id, d.created_by_name)).collect();
+        assert_eq!(listed, [(ids[1].clone(), None), (ids[0].clone(), ci_name)]);
+    }
+}
+
+on_every_backend! {
     async fn reopening_keeps_everything_and_the_schema_is_versioned(fx) {
         let s = &fx.store;
         let (v, _) = version_of(s, "app", &[("1.sql", "-- 1")]).await;
