@@ -116,6 +116,28 @@ fn td(out: &mut String, text: &str) {
     out.push_str("</td>");
 }
 
+/// Who did something: the token's name, with its id as the title (the id
+/// alone when the registry knows no name).
+fn who(out: &mut String, id: &str, name: Option<&str>) {
+    match name {
+        Some(n) => {
+            out.push_str("<span class=\"st-who\" title=\"");
+            esc(out, id);
+            out.push_str("\">");
+            esc(out, n);
+            out.push_str("</span>");
+        }
+        None => esc(out, id),
+    }
+}
+
+/// [`who`] in a table cell.
+fn td_who(out: &mut String, id: &str, name: Option<&str>) {
+    out.push_str("<td>");
+    who(out, id, name);
+    out.push_str("</td>");
+}
+
 /// `<h1>` with escaped text.
 fn h1(out: &mut String, text: &str) {
     out.push_str("<h1>");
@@ -185,7 +207,7 @@ pub fn dir_page(dir: &str, tags: &[TagInfo], versions: &[VersionInfo]) -> String
             out.push_str("</td><td>");
             when(&mut out, t.updated.as_deref());
             out.push_str("</td>");
-            td(&mut out, t.updated_by.as_deref().unwrap_or("—"));
+            td_who(&mut out, t.updated_by.as_deref().unwrap_or("—"), t.updated_by_name.as_deref());
             out.push_str("<td>");
             link(&mut out, &Route::TagHistory { dir: dir.into(), tag: t.name.clone() }, "history");
             out.push_str("</td></tr>");
@@ -208,7 +230,7 @@ pub fn dir_page(dir: &str, tags: &[TagInfo], versions: &[VersionInfo]) -> String
             );
             when(&mut out, Some(&v.created));
             out.push_str("</td>");
-            td(&mut out, &v.created_by);
+            td_who(&mut out, &v.created_by, v.created_by_name.as_deref());
             out.push_str("</tr>");
         }
         table_end(&mut out);
@@ -283,7 +305,7 @@ pub fn tag_history_page(dir: &str, tag: &str, events: &[TagEvent]) -> String {
         out.push_str("<tr><td>");
         when(&mut out, Some(&e.at));
         out.push_str("</td>");
-        td(&mut out, &e.by);
+        td_who(&mut out, &e.by, e.by_name.as_deref());
         out.push_str("<td>");
         match &e.previous {
             Some(p) => version_link(&mut out, dir, p.as_str()),
@@ -677,7 +699,7 @@ pub fn history_page(target: &str, items: &[DeploymentInfo]) -> String {
         }
         out.push_str("</td>");
         let _ = write!(out, "<td class=\"st-right\">{}</td>", human_duration(took_ns(d)));
-        td(&mut out, &d.created_by);
+        td_who(&mut out, &d.created_by, d.created_by_name.as_deref());
         out.push_str("<td>");
         when(&mut out, Some(d.started.as_deref().unwrap_or(&d.created)));
         out.push_str("</td><td>");
@@ -733,7 +755,7 @@ pub fn deployment_page(info: Option<&DeploymentInfo>, report: &Report) -> String
         out.push_str("</dd><dt>Target</dt><dd>");
         link(&mut out, &Route::History { target: i.target.clone() }, &i.target);
         out.push_str("</dd><dt>By</dt><dd>");
-        esc(&mut out, &i.created_by);
+        who(&mut out, &i.created_by, i.created_by_name.as_deref());
         out.push_str("</dd><dt>When</dt><dd>");
         when(&mut out, Some(i.started.as_deref().unwrap_or(&i.created)));
         out.push_str("</dd><dt>Took</dt><dd>");

@@ -40,11 +40,15 @@ fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
 }
 
 fn tag_info(name: &str, version: &BlobDigest, updated: Option<&str>, by: Option<&str>) -> TagInfo {
-    from_json(serde_json::json!({"name": name, "version": version, "updated": updated, "updatedBy": by}))
+    from_json(
+        serde_json::json!({"name": name, "version": version, "updated": updated, "updatedBy": by, "updatedByName": by}),
+    )
 }
 
 fn version_info(digest: &BlobDigest, files: u64, size: u64, created: &str, by: &str) -> VersionInfo {
-    from_json(serde_json::json!({"digest": digest, "files": files, "size": size, "created": created, "createdBy": by}))
+    from_json(
+        serde_json::json!({"digest": digest, "files": files, "size": size, "created": created, "createdBy": by, "createdByName": by}),
+    )
 }
 
 /// A directory with a hostile file name, hostile SQL and a hostile directive.
@@ -87,7 +91,7 @@ fn hostile_deployment() -> DeploymentInfo {
     let h = hostile();
     from_json(serde_json::json!({
         "id": h, "dir": h, "target": h, "version": digest(1), "status": DeploymentStatus::Failed,
-        "planDigest": h, "started": h, "finished": "2024-01-16T10:20:31Z", "created": h, "createdBy": h, "error": h,
+        "planDigest": h, "started": h, "finished": "2024-01-16T10:20:31Z", "created": h, "createdBy": h, "createdByName": h, "error": h,
     }))
 }
 
@@ -136,7 +140,7 @@ pub(super) fn hostile_pages() -> Vec<(&'static str, String)> {
                 &h,
                 &h,
                 &[from_json::<TagEvent>(serde_json::json!({
-                    "version": digest(2), "previous": digest(1), "at": h, "by": h
+                    "version": digest(2), "previous": digest(1), "at": h, "by": h, "byName": h
                 }))],
             ),
         ),
@@ -346,6 +350,11 @@ fn history_shows_durations_statuses_and_links() {
         DeploymentInfo { status: DeploymentStatus::DryRun, ..deployment(None, None) },
     ];
     let html = history_page("prod", &items);
+    // Started by: the token's id when the registry knows no name, else its name with the id as a title.
+    assert!(html.contains("<td>ci</td>"), "{html}");
+    let named = DeploymentInfo { created_by_name: Some("deploy <bot>".into()), ..deployment(None, None) };
+    let h = history_page("prod", &[named]);
+    assert!(h.contains("<span class=\"st-who\" title=\"ci\">deploy &lt;bot&gt;</span>"), "{h}");
     let rows: Vec<String> = html.split("<tr>").skip(2).map(text_of).collect();
     assert_eq!(rows.len(), items.len());
     let took: Vec<&str> = rows.iter().map(|r| if r.contains('—') { "—" } else { r.as_str() }).collect();

@@ -106,6 +106,8 @@ export interface TagInfo {
   updated: string | null;
   /** The id of the token that moved it. */
   updatedBy: string | null;
+  /** That token's name (`token create --name`), `null` if the registry knows none. */
+  updatedByName: string | null;
 }
 
 /** A recorded deployment and its report (`Registry.deployment`). */
@@ -122,6 +124,8 @@ export interface Deployment {
   created: string;
   /** The id of the token that recorded it. */
   createdBy: string;
+  /** That token's name (`token create --name`), `null` if the registry knows none. */
+  createdByName: string | null;
   error: string | null;
   /** The report document (`renderReport` / `renderReportHtml` render it). */
   report: ReportDocument;
