@@ -740,6 +740,8 @@ pub fn deployment_page(info: Option<&DeploymentInfo>, report: &Report) -> String
         esc(&mut out, t);
     }
     out.push_str("</h1>");
+    // An apply report shows its own times, digest and error below.
+    let apply = matches!(body, Ok(ReportBody::Apply(_)));
     if let Some(i) = info {
         out.push_str("<dl class=\"st-facts\"><dt>Deployment</dt><dd>");
         esc(&mut out, &i.id);
@@ -758,16 +760,19 @@ pub fn deployment_page(info: Option<&DeploymentInfo>, report: &Report) -> String
         who(&mut out, &i.created_by, i.created_by_name.as_deref());
         out.push_str("</dd><dt>When</dt><dd>");
         when(&mut out, Some(i.started.as_deref().unwrap_or(&i.created)));
-        out.push_str("</dd><dt>Took</dt><dd>");
-        esc(&mut out, &human_duration(took_ns(i)));
         out.push_str("</dd>");
-        if let Some(pd) = &i.plan_digest {
+        if !apply {
+            out.push_str("<dt>Took</dt><dd>");
+            esc(&mut out, &human_duration(took_ns(i)));
+            out.push_str("</dd>");
+        }
+        if let Some(pd) = i.plan_digest.as_ref().filter(|_| !apply) {
             out.push_str("<dt>Plan digest</dt><dd>");
             esc(&mut out, pd);
             out.push_str("</dd>");
         }
         out.push_str("</dl>");
-        if let Some(e) = &i.error {
+        if let Some(e) = i.error.as_ref().filter(|_| !apply) {
             out.push_str("<p class=\"st-error\" role=\"alert\">");
             esc(&mut out, e);
             out.push_str("</p>");

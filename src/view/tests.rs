@@ -474,6 +474,7 @@ fn deployments_show_their_report_or_why_it_cannot_be() {
     assert!(text_of(&html).starts_with("Apply of app on prod"), "{html}");
     assert!(html.contains("<li class=\"st-failed\">") && text_of(&html).contains("no such table: nope"), "{html}");
     assert!(html.contains("st-status-failed"));
+    assert_eq!(html.matches("<dt>Took</dt>").count(), 1, "the report's own, not twice: {html}");
     assert!(html.contains(&format!("href=\"{}\"", Route::History { target: "prod".into() }.path())));
 
     let status = crate::plan::Status { status: "PENDING".into(), ..Default::default() };
