@@ -11,6 +11,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 import {
   ROOT,
@@ -18,14 +19,26 @@ import {
   migrationDir,
   needDevTools,
   needServer,
-  needSqlite3,
   scratchDir,
-  sqlite,
   startServer,
   strata,
 } from "../../npm/test/helpers.mjs";
 
 const WWW = join(ROOT, "target", "www");
+// sql.js (SQLite compiled to wasm), a dev dependency in npm/: reads the target databases.
+const SQL = existsSync(join(ROOT, "npm", "node_modules", "sql.js")) ? await createRequire(join(ROOT, "npm", "/"))("sql.js")() : null;
+
+/** The rows of `sql` on the SQLite database file `db`, as objects (none if the file does not exist). */
+function sqlite(db, sql) {
+  if (!existsSync(db)) return [];
+  const d = new SQL.Database(readFileSync(db));
+  try {
+    const [r] = d.exec(sql);
+    return r ? r.values.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]]))) : [];
+  } finally {
+    d.close();
+  }
+}
 const OUT = join(ROOT, "target", "e2e");
 const SHOTS = join(OUT, "screenshots");
 const DEMO = join(ROOT, "examples", "demo");
@@ -38,7 +51,7 @@ mkdirSync(join(SHOTS, "window"), { recursive: true });
 
 /** Skips (saying how to fix it) unless the server, the viewer's files, playwright-core and Chromium are there. */
 function prerequisites(t) {
-  if (!needDevTools(t, "playwright-core") || !needServer(t)) return false;
+  if (!needDevTools(t, "playwright-core", "sql.js") || !needServer(t)) return false;
   for (const f of ["index.html", "main.js", "strata.js", "strata_bg.wasm", "report.css"]) {
     if (!existsSync(join(WWW, f))) {
       t.skip(`${join(WWW, f)} missing: run \`make www\``);
@@ -203,7 +216,7 @@ async function follow(page, href) {
 }
 
 test("the demo from the directories to the deployment report, as a user clicks through it", { timeout: 240_000 }, async (t) => {
-  if (!prerequisites(t) || !needSqlite3(t)) return;
+  if (!prerequisites(t)) return;
   const { server, v, page } = await demo(t);
 
   // Directories: both pushed, linked.
@@ -503,7 +516,7 @@ async function inert(page, what) {
 }
 
 test("hostile names and SQL stay text in every view", { timeout: 180_000 }, async (t) => {
-  if (!prerequisites(t) || !needSqlite3(t)) return;
+  if (!prerequisites(t)) return;
   const server = await startViewerServer(t);
   const [v1, v2] = hostileDirs();
   server.push(v1, "evil", "v1");
