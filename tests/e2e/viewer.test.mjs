@@ -321,6 +321,13 @@ test("the demo from the directories to the deployment report, as a user clicks t
   const href = await row.getAttribute("href");
   assert.match(href, /^\/deployments\/dep_/);
   assert.match(await main.innerText(), /succeeded/);
+  // Who deployed: the tokens here have no name (token create without --name), so their id.
+  const by = await main.evaluate((m) => {
+    const heads = [...m.querySelectorAll("table thead th")].map((th) => th.textContent.trim());
+    const cell = m.querySelector("table tbody tr")?.children[heads.indexOf("By")];
+    return cell?.textContent.trim();
+  });
+  assert.match(by ?? "(no By column)", /^tok_[0-9a-f]+$/, "the history says who deployed: a token without a name by its id");
   await shot(page, "history");
   await phone(page, "history");
   await row.click();
