@@ -119,7 +119,7 @@ fn td(out: &mut String, text: &str) {
 /// Who did something: the token's name, with its id as the title (the id
 /// alone when the registry knows no name).
 fn who(out: &mut String, id: &str, name: Option<&str>) {
-    match name {
+    match name.filter(|n| !n.is_empty()) {
         Some(n) => {
             out.push_str("<span class=\"st-who\" title=\"");
             esc(out, id);

@@ -355,6 +355,8 @@ fn history_shows_durations_statuses_and_links() {
     let named = DeploymentInfo { created_by_name: Some("deploy <bot>".into()), ..deployment(None, None) };
     let h = history_page("prod", &[named]);
     assert!(h.contains("<span class=\"st-who\" title=\"ci\">deploy &lt;bot&gt;</span>"), "{h}");
+    let nameless = DeploymentInfo { created_by_name: Some(String::new()), ..deployment(None, None) };
+    assert!(history_page("prod", &[nameless]).contains("<td>ci</td>"), "an empty name is no name");
     let rows: Vec<String> = html.split("<tr>").skip(2).map(text_of).collect();
     assert_eq!(rows.len(), items.len());
     let took: Vec<&str> = rows.iter().map(|r| if r.contains('—') { "—" } else { r.as_str() }).collect();

@@ -350,12 +350,12 @@ const DIGESTS_PER_QUERY: usize = 500;
 /// join, so a row whose token is gone still reads, with a `NULL` name.
 macro_rules! select {
     (tags) => {
-        "SELECT g.name, g.version, g.updated, g.updated_by, k.name AS updated_by_name \
+        "SELECT g.name, g.version, g.updated, g.updated_by, NULLIF(k.name, '') AS updated_by_name \
          FROM tags g LEFT JOIN tokens k ON k.id = g.updated_by"
     };
     (deployments) => {
         "SELECT d.seq, d.id, d.dir, d.target, d.version, d.status, d.plan_digest, d.started, d.finished, d.error, \
-         d.created, d.created_by, k.name AS created_by_name"
+         d.created, d.created_by, NULLIF(k.name, '') AS created_by_name"
     };
     (tokens) => {
         "SELECT id, name, scopes, dirs, targets, created, revoked FROM tokens"
@@ -375,7 +375,7 @@ const INSERT_VERSION: &str = "INSERT INTO versions (dir, digest, manifest, files
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dir, digest) DO NOTHING";
 const MANIFEST: &str = "SELECT manifest FROM versions WHERE dir = $1 AND digest = $2";
 const VERSIONS: &str = "SELECT v.seq, v.digest, v.files, v.size, v.created, v.created_by, \
-     k.name AS created_by_name FROM versions v LEFT JOIN tokens k ON k.id = v.created_by \
+     NULLIF(k.name, '') AS created_by_name FROM versions v LEFT JOIN tokens k ON k.id = v.created_by \
      WHERE v.dir = $1 AND v.seq < $2 ORDER BY v.seq DESC LIMIT $3";
 const VERSION_EXISTS: &str = "SELECT seq FROM versions WHERE dir = $1 AND digest = $2";
 const TAG: &str = concat!(select!(tags), " WHERE g.dir = $1 AND g.name = $2");
@@ -387,7 +387,8 @@ const MOVE_TAG: &str =
     "UPDATE tags SET version = $3, updated = $4, updated_by = $5 WHERE dir = $1 AND name = $2 AND version = $6";
 const INSERT_MOVE: &str = "INSERT INTO tag_history (dir, tag, version, previous, moved_at, moved_by) \
      VALUES ($1, $2, $3, $4, $5, $6)";
-const TAG_HISTORY: &str = "SELECT h.seq, h.version, h.previous, h.moved_at, h.moved_by, k.name AS moved_by_name \
+const TAG_HISTORY: &str =
+    "SELECT h.seq, h.version, h.previous, h.moved_at, h.moved_by, NULLIF(k.name, '') AS moved_by_name \
      FROM tag_history h LEFT JOIN tokens k ON k.id = h.moved_by \
      WHERE h.dir = $1 AND h.tag = $2 AND h.seq < $3 ORDER BY h.seq DESC LIMIT $4";
 const DIR_EXISTS: &str = "SELECT name FROM dirs WHERE name = $1";

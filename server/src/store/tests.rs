@@ -738,6 +738,11 @@ on_every_backend! {
         assert_eq!((info.created_by.as_str(), info.created_by_name), (ci.id.as_str(), ci_name.clone()));
         let (info, _) = s.deployment(&ids[1]).await.unwrap().unwrap();
         assert_eq!((info.created_by.as_str(), info.created_by_name), (gone, None));
+        // A token created without a name has none either (not an empty one).
+        let (nameless, _) = s.create_token("", &[Scope::Report], &[], &[]).await.unwrap();
+        let d = NewDeployment { created_by: nameless.id.clone(), ..deployment("web", "prod", DeploymentStatus::Succeeded, 9) };
+        let id = s.add_deployment(&d).await.unwrap();
+        assert_eq!(s.deployment(&id).await.unwrap().unwrap().0.created_by_name, None);
         // Filtered (the filter's columns are the deployment's, not the
         // token's: both tables have `created`, `id`...) and paged.
         let filter = DeploymentFilter {
