@@ -465,7 +465,35 @@ test("open locally: a folder renders and plans with no request to any server", {
   assert.match(text, /20240201000000/);
   assert.doesNotMatch(text, /20240101000000_create_users/, "v1's files are applied");
   await shot(page, "local-plan");
-  assert.deepEqual(v.seen.requests.slice(loaded), [], "opening and planning locally requested nothing");
+
+  // Dropped on the page: files (not a folder) are read as one, and an
+  // atlas.sum that does not match them is shown, not trusted.
+  const drop = (files) =>
+    page.evaluate((files) => {
+      const dt = new DataTransfer();
+      for (const [name, text] of files) dt.items.add(new File([text], name));
+      const zone = document.getElementById("st-drop");
+      for (const type of ["dragover", "drop"]) zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, files);
+  const v1 = join(DEMO, "app", "v1");
+  const tampered = readdirSql(v1).map((f) => [f, readFileSync(join(v1, f), "utf8")]);
+  tampered.push(["atlas.sum", readFileSync(join(DEMO, "app", "v2", "atlas.sum"), "utf8")]);
+  await drop(tampered);
+  await result.locator("text=dropped files").first().waitFor({ timeout: VIEW_TIMEOUT });
+  const checked = await result.innerText();
+  assert.match(checked, /20240103000000_create_comments\.sql/);
+  assert.match(checked, /mismatch|not in atlas\.sum/i, "the wrong atlas.sum is reported");
+
+  // A report JSON dropped on the page renders offline.
+  const none = join(scratchDir(), "none.json");
+  writeFileSync(none, "[]");
+  const doc = strata(["plan", "--dir", join(DEMO, "app", "v3"), "--dialect", "sqlite", "--revisions", none, "--json"]);
+  assert.equal(doc.status, 3, doc.stderr);
+  await drop([["plan.json", doc.stdout]]);
+  await result.locator("h1", { hasText: "Plan" }).waitFor({ timeout: VIEW_TIMEOUT });
+  assert.match(await result.innerText(), /20240301000000_reactions_replace_likes\.sql/);
+  await shot(page, "local-report");
+  assert.deepEqual(v.seen.requests.slice(loaded), [], "opening, planning and rendering locally requested nothing");
   v.check("open locally");
 });
 
