@@ -74,6 +74,14 @@ async fn world(args: &[&str]) -> World {
             Some(format!("{{\"digests\":[\"{d}\"]}}").into()),
             200,
         ),
+        e(
+            "POST",
+            "/v1/dirs/app/blobs/fetch".into(),
+            "read",
+            true,
+            Some(format!("{{\"digests\":[\"{d}\"]}}").into()),
+            200,
+        ),
         e("POST", "/v1/dirs/app/versions".into(), "push", true, Some(manifest), 200),
         e("GET", "/v1/dirs/app/versions".into(), "read", true, None, 200),
         e("GET", format!("/v1/dirs/app/versions/{v}"), "read", true, None, 200),
@@ -147,7 +155,7 @@ async fn every_endpoint_checks_token_scope_and_directory() {
     // Every endpoint of the API is in the matrix.
     let routes: std::collections::BTreeSet<(&str, String)> =
         w.endpoints.iter().map(|e| (e.method, e.path.clone())).collect();
-    assert_eq!(routes.len(), 15);
+    assert_eq!(routes.len(), 16);
 
     // Service endpoints need no token.
     assert_eq!(s.get("/healthz", None).await.status, 200);

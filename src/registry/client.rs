@@ -14,7 +14,8 @@
 //! * **Fetching again is cheap.** The client keeps the last manifest of
 //!   each tag with its `ETag`: an unchanged tag costs one conditional
 //!   request answered `304 Not Modified`, and a tag that moved downloads
-//!   only the blobs the [`BlobCache`] lacks.
+//!   only the blobs the [`BlobCache`] lacks, many per request
+//!   (`blobs/fetch`).
 //! * **Pushing uploads only what the registry lacks**: one
 //!   `blobs/missing` request, then the missing blobs, [`MAX_IN_FLIGHT`] at
 //!   a time, then the version, `latest` and the other tags.
@@ -46,11 +47,18 @@ use futures_util::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// How many blob requests a push or a fetch keeps in flight at once.
 pub const MAX_IN_FLIGHT: usize = 8;
+
+/// The most files a fetch asks for in one `blobs/fetch` request.
+pub const BATCH_FILES: usize = 256;
+
+/// The most bytes (by the manifest's sizes) a fetch asks for in one
+/// `blobs/fetch` request; a larger file is asked for alone.
+pub const BATCH_BYTES: u64 = 8 << 20;
 
 /// The tag every push moves.
 pub const LATEST: &str = "latest";
@@ -129,7 +137,8 @@ pub struct Stats {
 }
 
 /// How far a push's uploads or a fetch's downloads are: reported once
-/// before the first blob (with the totals) and after each one.
+/// before the first blob (with the totals), then after each blob a push
+/// uploads and after each batch of blobs a fetch downloads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
@@ -552,7 +561,10 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
     /// Fetches version `reference` of directory `dir`: a tag name or a
     /// version digest (`sha256:…`). Checks that the manifest is the
     /// version the registry named, downloads the blobs the cache lacks
-    /// ([`MAX_IN_FLIGHT`] at a time, calling `progress`) and builds the
+    /// (in batches of at most [`BATCH_FILES`] files and [`BATCH_BYTES`],
+    /// one `blobs/fetch` request each, [`MAX_IN_FLIGHT`] at a time, calling
+    /// `progress` after each; one `GET` per blob from a registry without
+    /// `blobs/fetch`) and builds the
     /// directory with [`Manifest::assemble`], splitting statements with
     /// `dialect`. Any byte that differs fails the fetch with an error
     /// naming the file.
@@ -575,10 +587,48 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
             ..Progress::default()
         };
         progress(done);
-        // Indices, not references, cross the closure: a closure taking a
-        // reference would make the future not `Send` (rust-lang/rust#102211).
+        // Batches of files, one `blobs/fetch` request each. Index ranges,
+        // not references, cross the closures: a closure taking a reference
+        // would make the future not `Send` (rust-lang/rust#102211).
+        let batches = batches(&g.wanted);
+        let unsupported = AtomicBool::new(false);
+        let mut leftover: Vec<usize> = Vec::new();
+        let mut downloads = stream::iter(0..batches.len())
+            .map(|b| {
+                let range = batches[b].clone();
+                let unsupported = &unsupported;
+                let files = &g.wanted;
+                async move {
+                    if unsupported.load(Ordering::Relaxed) {
+                        return (range, Ok(None));
+                    }
+                    let answer = self.fetch_batch(dir, &files[range.clone()]).await;
+                    if matches!(answer, Ok(None)) {
+                        unsupported.store(true, Ordering::Relaxed);
+                    }
+                    (range, answer)
+                }
+            })
+            .buffer_unordered(MAX_IN_FLIGHT);
+        while let Some((range, answer)) = downloads.next().await {
+            let Some(blobs) = answer? else {
+                // A registry without `blobs/fetch`: one GET per blob.
+                leftover.extend(range);
+                continue;
+            };
+            for (f, bytes) in g.wanted[range].iter().zip(blobs) {
+                done.files_done += 1;
+                done.bytes_done += bytes.len() as u64;
+                if let Some(slot) = g.slots.get_mut(&f.digest) {
+                    slot.bytes = Some(bytes);
+                }
+            }
+            progress(done);
+        }
+        drop(downloads);
+        leftover.sort_unstable();
         let mut downloads =
-            stream::iter(0..g.wanted.len()).map(|i| self.get_blob(dir, g.wanted[i])).buffer_unordered(MAX_IN_FLIGHT);
+            stream::iter(leftover).map(|i| self.get_blob(dir, g.wanted[i])).buffer_unordered(MAX_IN_FLIGHT);
         while let Some(blob) = downloads.next().await {
             let (digest, bytes) = blob?;
             done.files_done += 1;
@@ -906,6 +956,61 @@ impl<T: Transport, C: BlobCache> Client<T, C> {
         Ok((k, false))
     }
 
+    /// The bytes of `files` in one `POST …/blobs/fetch`, split by their
+    /// manifest sizes (checked against their digests later, by
+    /// [`Manifest::assemble`]); `None` if the registry has no such
+    /// endpoint (an older one: `404 not-found` or `405`).
+    async fn fetch_batch(&self, dir: &str, files: &[&ManifestFile]) -> Result<Option<Vec<Vec<u8>>>, RegistryError> {
+        #[derive(Serialize)]
+        struct Digests<'a> {
+            digests: Vec<&'a BlobDigest>,
+        }
+        let first = files.first().map_or("", |f| f.name.as_str());
+        let body = json_body(&Digests { digests: files.iter().map(|f| &f.digest).collect() });
+        let answer = self.call(Method::Post, &format!("dirs/{dir}/blobs/fetch"), json_headers(), Some(body)).await?;
+        match answer.response.status {
+            200 => {}
+            405 => return Ok(None),
+            404 if answer.error().code == "not-found" => return Ok(None),
+            _ => {
+                // The registry's error names the digest it lacks: name its file.
+                let e = answer.error();
+                let file = files.iter().find(|f| e.message.contains(f.digest.as_str())).map_or(first, |f| &f.name);
+                return Err(on_file(e, file));
+            }
+        }
+        let expected: u64 = files.iter().map(|f| f.size).sum();
+        let sent = answer.response.body.len() as u64;
+        if sent != expected {
+            let others = match files.len() {
+                0 | 1 => String::new(),
+                2 => " and 1 other file".to_string(),
+                n => format!(" and {} other files", n - 1),
+            };
+            return Err(RegistryError::new(
+                "invalid-response",
+                format!(
+                    "{} {}: the registry sent {sent} bytes for {expected} expected \
+                     ({first}{others}, by their sizes in the manifest)",
+                    answer.method, answer.url
+                ),
+                Some(first),
+                "the registry or a proxy in between cut or damaged the answer: try again, \
+                 and tell the registry's operator if it persists",
+            ));
+        }
+        let mut body = answer.response.body;
+        let mut blobs = Vec::with_capacity(files.len());
+        // From the end: each blob is split off the body without copying
+        // the rest.
+        for f in files.iter().rev() {
+            let at = body.len().saturating_sub(f.size as usize);
+            blobs.push(body.split_off(at));
+        }
+        blobs.reverse();
+        Ok(Some(blobs))
+    }
+
     async fn get_blob<'m>(&self, dir: &str, f: &'m ManifestFile) -> Result<(&'m BlobDigest, Vec<u8>), RegistryError> {
         let answer = self.call(Method::Get, &format!("dirs/{dir}/blobs/{}", f.digest), vec![], None).await?;
         let answer = answer.expect(&[200]).map_err(|e| on_file(e, &f.name))?;
@@ -1043,6 +1148,25 @@ impl Answer {
             }
         }
     }
+}
+
+/// `files` in batches for `blobs/fetch`, as index ranges, in order: at
+/// most [`BATCH_FILES`] files and [`BATCH_BYTES`] declared bytes each (a
+/// larger file alone).
+fn batches(files: &[&ManifestFile]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, f) in files.iter().enumerate() {
+        if i > start && (i - start == BATCH_FILES || bytes.saturating_add(f.size) > BATCH_BYTES) {
+            out.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes = bytes.saturating_add(f.size);
+    }
+    if start < files.len() {
+        out.push(start..files.len());
+    }
+    out
 }
 
 /// `e`, about file `name` unless it names one already.

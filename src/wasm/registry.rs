@@ -19,7 +19,7 @@ const REGISTRY_TYPES: &str = r#"
 export interface RegistryOptions {
   /** A token of the registry (`strata-server token create`), sent as `Authorization: Bearer`. */
   token?: string;
-  /** Called before the first blob of a push or fetch (with the totals) and after each one; for progress bars. */
+  /** Called before the first blob of a push or fetch (with the totals), then after each blob a push uploads and each batch of blobs a fetch downloads; for progress bars. */
   onProgress?: (progress: RegistryProgress) => void;
   /** Bytes of blobs kept in memory, so that fetching a tag again only downloads new files (default 256 MiB; 0 keeps none). */
   cacheSize?: number;

@@ -1,15 +1,17 @@
-//! `PUT`, `GET`, `HEAD /v1/dirs/{dir}/blobs/{digest}` and
-//! `POST /v1/dirs/{dir}/blobs/missing`.
+//! `PUT`, `GET`, `HEAD /v1/dirs/{dir}/blobs/{digest}`,
+//! `POST /v1/dirs/{dir}/blobs/missing` and `POST /v1/dirs/{dir}/blobs/fetch`.
 
 use super::error::ApiError;
 use super::extract::{self, content_length, Params};
 use super::{digest, etag, json, none_match, not_modified, App, IMMUTABLE};
-use crate::store::{PutBlobError, Scope};
+use crate::store::{PutBlobError, Scope, StoreError};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::{StreamExt, TryStreamExt};
+use bytes::Bytes;
+use futures_util::stream::{self, BoxStream};
+use futures_util::{Stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -109,13 +111,20 @@ pub async fn get_blob(
     let Some(blob) = app.store.get_blob(&dir, &d).await? else {
         return Err(not_found(&dir, &d));
     };
-    let stream = blob.stream.map_err(|e| {
-        tracing::error!(error = %e, "blob read failed mid-stream");
-        std::io::Error::other(e.0)
-    });
-    let mut r = Body::from_stream(stream).into_response();
+    let mut r = Body::from_stream(body_stream(blob.stream)).into_response();
     blob_headers(&mut r, &d, blob.size);
     Ok(r)
+}
+
+/// Blob bytes as a response body: a storage failure mid-stream is logged
+/// and ends the response early (the client sees a truncated body).
+fn body_stream(
+    stream: impl Stream<Item = Result<Bytes, StoreError>> + Send + 'static,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    stream.map_err(|e| {
+        tracing::error!(error = %e, "blob read failed mid-stream");
+        std::io::Error::other(e.0)
+    })
 }
 
 /// `HEAD`: the headers of `GET`, without reading the bytes.
@@ -137,10 +146,19 @@ pub async fn head_blob(
     Ok(r)
 }
 
+/// The body of `blobs/missing` and `blobs/fetch`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MissingRequest {
+struct DigestsRequest {
     digests: Vec<String>,
+}
+
+/// Reads `{"digests": [...]}` (a `what`) within the body limit; the
+/// digests unparsed, for the caller to count first.
+async fn read_digests(app: &App, headers: &HeaderMap, body: Body, what: &str) -> Result<Vec<String>, ApiError> {
+    let bytes = extract::read_body(headers, body, app.config.max_body).await?;
+    let req: DigestsRequest = extract::json(&bytes, what, "send {\"digests\": [\"sha256:…\", …]}")?;
+    Ok(req.digests)
 }
 
 #[derive(Serialize)]
@@ -156,19 +174,107 @@ pub async fn missing(
     body: Body,
 ) -> Result<Response, ApiError> {
     app.auth(&headers, Scope::Push, Some(&dir)).await?;
-    let bytes = extract::read_body(&headers, body, app.config.max_body).await?;
-    let req: MissingRequest = extract::json(&bytes, "missing-blobs request", "send {\"digests\": [\"sha256:…\", …]}")?;
-    drop(bytes);
+    let digests = read_digests(&app, &headers, body, "missing-blobs request").await?;
     let max = app.config.limits.max_files;
-    if req.digests.len() > max {
+    if digests.len() > max {
         return Err(ApiError::from_registry(RegistryError::new(
             "too-many-files",
-            format!("the request asks about {} digests, over the limit of {max}", req.digests.len()),
+            format!("the request asks about {} digests, over the limit of {max}", digests.len()),
             None,
             "ask about at most --max-files digests at once (one version's files)",
         )));
     }
-    let digests = req.digests.iter().map(|s| digest(s)).collect::<Result<Vec<_>, _>>()?;
+    let digests = digests.iter().map(|s| digest(s)).collect::<Result<Vec<_>, _>>()?;
     let missing = app.store.missing_blobs(&dir, &digests).await?;
     Ok(json(StatusCode::OK, &MissingResponse { missing }))
+}
+
+/// The most digests one `blobs/fetch` request may name.
+pub const MAX_FETCH: usize = 1000;
+
+/// How many blobs a `blobs/fetch` answer opens ahead of the one it sends
+/// (storage latency overlaps; each holds only an open stream).
+const FETCH_AHEAD: usize = 4;
+
+/// `POST …/blobs/fetch`: the bytes of these blobs, concatenated in the
+/// order asked, without framing (the client knows the sizes from the
+/// manifest). Every digest is checked before the `200`; the bytes are
+/// streamed blob by blob, never held.
+pub async fn fetch(
+    State(app): State<Arc<App>>,
+    Params(dir): Params<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    app.auth(&headers, Scope::Read, Some(&dir)).await?;
+    let digests = read_digests(&app, &headers, body, "blob fetch request").await?;
+    if digests.len() > MAX_FETCH {
+        return Err(ApiError::bad_request(
+            "too-many-digests",
+            format!("the request asks for {} blobs, over the limit of {MAX_FETCH}", digests.len()),
+            "ask for at most 1000 blobs at once: split the digests into several requests",
+        ));
+    }
+    let digests = digests.iter().map(|s| digest(s)).collect::<Result<Vec<_>, _>>()?;
+    let sizes = app.store.blob_sizes(&dir, &digests).await?;
+    let mut blobs = Vec::with_capacity(digests.len());
+    let mut total: u64 = 0;
+    for d in digests {
+        let Some(&size) = sizes.get(d.as_str()) else {
+            return Err(ApiError::not_found(
+                "blob-not-found",
+                format!("directory {dir:?} has no blob {d}; nothing was sent"),
+                "ask only for the blobs of a version of this directory (its manifest lists them), \
+                 or push the directory first",
+            ));
+        };
+        total = total.saturating_add(size);
+        blobs.push((d, size));
+    }
+    drop(sizes);
+    let store = app.store.clone();
+    let stream = stream::iter(blobs)
+        .map(move |(d, size)| {
+            let store = store.clone();
+            async move { store.stream_blob(&d, size).await.map(|b| exactly(size, b.stream)) }
+        })
+        .buffered(FETCH_AHEAD)
+        .try_flatten();
+    let mut r = Body::from_stream(body_stream(stream)).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+    Ok(r)
+}
+
+/// Exactly `size` bytes of a blob's stream: the recorded size, which the
+/// answer's framing (and `Content-Length`) counts on. A blob damaged in
+/// storage to another size (logged when it is opened) is cut or padded
+/// with zeros, so that the blobs after it stay in place and the client's
+/// check names the damaged file.
+fn exactly(
+    size: u64,
+    inner: BoxStream<'static, Result<Bytes, StoreError>>,
+) -> BoxStream<'static, Result<Bytes, StoreError>> {
+    const PAD: u64 = 64 * 1024;
+    stream::unfold((inner, size), |(mut inner, left)| async move {
+        if left == 0 {
+            return None;
+        }
+        match inner.next().await {
+            Some(Ok(mut b)) => {
+                if b.len() as u64 > left {
+                    b.truncate(left as usize);
+                }
+                let left = left - b.len() as u64;
+                Some((Ok(b), (inner, left)))
+            }
+            Some(Err(e)) => Some((Err(e), (inner, 0))),
+            None => {
+                let n = left.min(PAD);
+                Some((Ok(Bytes::from(vec![0u8; n as usize])), (inner, left - n)))
+            }
+        }
+    })
+    .boxed()
 }

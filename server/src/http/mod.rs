@@ -152,6 +152,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/dirs", get(versions::list_dirs))
         .route("/v1/dirs/{dir}/blobs/{digest}", get(blobs::get_blob).head(blobs::head_blob).put(blobs::put_blob))
         .route("/v1/dirs/{dir}/blobs/missing", post(blobs::missing))
+        .route("/v1/dirs/{dir}/blobs/fetch", post(blobs::fetch))
         .route("/v1/dirs/{dir}/versions", post(versions::create).get(versions::list))
         .route("/v1/dirs/{dir}/versions/{digest}", get(versions::get_one))
         .route("/v1/dirs/{dir}/tags", get(tags::list))

@@ -23,7 +23,7 @@ use db::{backoff, col, is_transient, Db, MAX_ATTEMPTS};
 use futures_util::stream::BoxStream;
 use sqlx::any::AnyRow;
 use sqlx::Any;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use strata::registry::{BlobDigest, DeploymentStatus, DeploymentSummary, Manifest, RegistryError};
 use strata::sum::sha256_hex;
@@ -747,11 +747,38 @@ impl Store {
         row.map(|r| col::<i64>(&r, "size").map(|s| s as u64)).transpose()
     }
 
+    /// The sizes of those of `digests` linked to `dir`, by digest.
+    pub async fn blob_sizes(&self, dir: &str, digests: &[BlobDigest]) -> Result<HashMap<String, u64>, StoreError> {
+        let mut sizes = HashMap::new();
+        for chunk in digests.chunks(DIGESTS_PER_QUERY) {
+            let sql = format!(
+                "SELECT b.digest, b.size FROM dir_blobs l JOIN blobs b ON b.digest = l.digest \
+                 WHERE l.dir = $1 AND l.digest IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(dir);
+            for d in chunk {
+                q = q.bind(d.as_str());
+            }
+            for row in q.fetch_all(self.reader()).await.map_err(|e| db_error("looking up blobs", e))? {
+                sizes.insert(col::<String>(&row, "digest")?, col::<i64>(&row, "size")? as u64);
+            }
+        }
+        Ok(sizes)
+    }
+
     /// A blob linked to `dir`, streamed, or `None`.
     pub async fn get_blob(&self, dir: &str, digest: &BlobDigest) -> Result<Option<BlobBody>, StoreError> {
         let Some(size) = self.blob_size(dir, digest).await? else { return Ok(None) };
+        self.stream_blob(digest, size).await.map(Some)
+    }
+
+    /// A blob the metadata records with `size` bytes (see
+    /// [`Store::blob_size`], [`Store::blob_sizes`]), streamed, with the
+    /// size it has in storage now.
+    pub async fn stream_blob(&self, digest: &BlobDigest, size: u64) -> Result<BlobBody, StoreError> {
         let (size, stream) = self.inner.blobs.stream(digest, size).await?;
-        Ok(Some(BlobBody { size, stream }))
+        Ok(BlobBody { size, stream })
     }
 
     /// The whole bytes of a blob (no link check), for verifying a version.

@@ -135,3 +135,215 @@ fn memory_cache_keeps_its_budget() {
     assert!(c.is_empty());
     assert_eq!(c.size(), 0);
 }
+
+/// Runs a future whose every await is ready (the fake registry's).
+fn ready<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for _ in 0..1_000_000 {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+    panic!("the future never completed");
+}
+
+/// What the fake registry does with `POST …/blobs/fetch`.
+#[derive(Clone, Copy, PartialEq)]
+enum Batches {
+    /// Answers it.
+    Yes,
+    /// An older registry: `404 not-found` (no such route).
+    NotFound,
+    /// An older registry that routes it to `…/blobs/{digest}`: `405`.
+    NotAllowed,
+    /// Drops the last byte of every answer.
+    Short,
+    /// Changes the first byte of the blob of this file.
+    Damage(&'static str),
+}
+
+/// A registry in memory: one directory `app`, tag `latest`.
+struct Fake {
+    manifest: Manifest,
+    blobs: HashMap<String, Vec<u8>>,
+    batches: Batches,
+    /// Method and path (after `/v1/`) of each request, with the digests
+    /// of a batch.
+    log: Mutex<Vec<(Method, String, usize)>>,
+}
+
+impl Fake {
+    fn new(files: &[(&str, Vec<u8>)], batches: Batches) -> Fake {
+        let dir = Directory::new(files.iter().map(|(n, b)| (*n, b.clone()))).unwrap();
+        let blobs = dir.files().iter().map(|f| (BlobDigest::of(f.bytes()).to_string(), f.bytes().to_vec())).collect();
+        Fake { manifest: Manifest::of(&dir), blobs, batches, log: Mutex::default() }
+    }
+
+    fn requests(&self) -> Vec<(Method, String, usize)> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+fn not_found_body(code: &str) -> Vec<u8> {
+    format!(r#"{{"code":"{code}","message":"no such thing","hint":"look elsewhere"}}"#).into_bytes()
+}
+
+impl Transport for &Fake {
+    async fn send(&self, r: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let path = r.url.strip_prefix("http://fake/v1/").unwrap().to_string();
+        let ok = |body: Vec<u8>| HttpResponse { status: 200, headers: vec![], body };
+        let mut count = 0;
+        let response = if path == "dirs/app/tags/latest" {
+            let mut a = ok(json_body(&self.manifest));
+            a.headers.push(("strata-version".into(), self.manifest.digest().to_string()));
+            a
+        } else if path == "dirs/app/blobs/fetch" {
+            #[derive(Deserialize)]
+            struct Req {
+                digests: Vec<String>,
+            }
+            let req: Req = serde_json::from_slice(r.body.as_deref().unwrap()).unwrap();
+            count = req.digests.len();
+            match self.batches {
+                Batches::NotFound => HttpResponse { status: 404, headers: vec![], body: not_found_body("not-found") },
+                Batches::NotAllowed => {
+                    HttpResponse { status: 405, headers: vec![], body: not_found_body("method-not-allowed") }
+                }
+                other => {
+                    let mut body = Vec::new();
+                    for d in &req.digests {
+                        let mut b = self.blobs[d].clone();
+                        if let Batches::Damage(name) = other {
+                            if self.manifest.files.iter().any(|f| f.name == name && f.digest.as_str() == d) {
+                                b[0] ^= 1;
+                            }
+                        }
+                        body.extend(b);
+                    }
+                    if other == Batches::Short {
+                        body.pop();
+                    }
+                    ok(body)
+                }
+            }
+        } else if let Some(d) = path.strip_prefix("dirs/app/blobs/") {
+            ok(self.blobs[d].clone())
+        } else {
+            HttpResponse { status: 404, headers: vec![], body: not_found_body("not-found") }
+        };
+        self.log.lock().unwrap().push((r.method, path, count));
+        Ok(response)
+    }
+}
+
+/// `n` files of `size` bytes each (distinct contents).
+fn files(n: usize, size: usize) -> Vec<(String, Vec<u8>)> {
+    (0..n)
+        .map(|i| {
+            let mut sql = format!("CREATE TABLE t{i} (id int);\n-- ").into_bytes();
+            sql.resize(size.max(sql.len()), b'x');
+            sql.push(b'\n');
+            (format!("{:03}_t{i}.sql", i + 1), sql)
+        })
+        .collect()
+}
+
+fn fetch_with(files: &[(String, Vec<u8>)], batches: Batches) -> (Result<Fetched, RegistryError>, Vec<Progress>, Fake) {
+    let named: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    let fake = Fake::new(&named, batches);
+    let mut seen = Vec::new();
+    let result = {
+        let client = Client::new("http://fake", &fake).unwrap();
+        ready(client.fetch("app", "latest", Dialect::Postgres, |p| seen.push(p)))
+    };
+    (result, seen, fake)
+}
+
+/// The totals first, then monotonic, ending at the totals.
+fn check_progress(seen: &[Progress], files: usize, bytes: u64) {
+    assert_eq!(seen[0], Progress { files_done: 0, files_total: files, bytes_done: 0, bytes_total: bytes });
+    for w in seen.windows(2) {
+        assert!(w[1].files_done > w[0].files_done && w[1].bytes_done > w[0].bytes_done, "{w:?}");
+        assert_eq!((w[1].files_total, w[1].bytes_total), (files, bytes));
+    }
+    assert_eq!(
+        seen.last(),
+        Some(&Progress { files_done: files, files_total: files, bytes_done: bytes, bytes_total: bytes })
+    );
+}
+
+#[test]
+fn a_fetch_asks_for_blobs_in_batches() {
+    // 600 small files: batches of 256, 256 and 88.
+    let fs = files(600, 40);
+    let (fetched, seen, fake) = fetch_with(&fs, Batches::Yes);
+    let fetched = fetched.unwrap();
+    let total: u64 = fs.iter().map(|(_, b)| b.len() as u64).sum();
+    assert_eq!(fetched.downloaded, Transfer { files: 600, bytes: total });
+    assert_eq!(fetched.directory.files().len(), 600);
+    for (f, (name, bytes)) in fetched.directory.files().iter().zip(&fs) {
+        assert_eq!((f.name(), f.bytes()), (name.as_str(), &bytes[..]));
+    }
+    let mut batches: Vec<usize> =
+        fake.requests().iter().filter(|r| r.1 == "dirs/app/blobs/fetch").map(|r| r.2).collect();
+    batches.sort_unstable();
+    assert_eq!(batches, [88, 256, 256]);
+    assert_eq!(fake.requests().len(), 4, "the tag, then three batches");
+    assert_eq!(seen.len(), 4, "the totals, then one per batch");
+    check_progress(&seen, 600, total);
+}
+
+#[test]
+fn batches_hold_at_most_8_mib_and_a_larger_file_goes_alone() {
+    let f = |size: u64| ManifestFile { name: "1_a.sql".into(), digest: BlobDigest::of(b""), size };
+    let (mib3, mib9, small) = (f(3 << 20), f(9 << 20), f(10));
+    let list = [&mib3, &mib3, &mib3, &mib9, &small, &small, &mib3];
+    assert_eq!(batches(&list), [0..2, 2..3, 3..4, 4..7]);
+    let eight = f(8 << 20);
+    assert_eq!(batches(&[&eight, &small]), [0..1, 1..2]);
+    assert_eq!(batches(&[&small; 513]), [0..256, 256..512, 512..513]);
+    assert!(batches(&[]).is_empty());
+}
+
+#[test]
+fn an_older_registry_gets_one_get_per_blob() {
+    for batches in [Batches::NotFound, Batches::NotAllowed] {
+        let fs = files(300, 40);
+        let (fetched, seen, fake) = fetch_with(&fs, batches);
+        let fetched = fetched.unwrap();
+        assert_eq!(fetched.directory.files().len(), 300);
+        let requests = fake.requests();
+        let posts = requests.iter().filter(|r| r.0 == Method::Post).count();
+        let gets = requests.iter().filter(|r| r.0 == Method::Get && r.1.starts_with("dirs/app/blobs/sha256:")).count();
+        // The fake answers at once: the second batch was not sent yet
+        // when the first came back, so it was not sent at all.
+        assert_eq!((posts, gets), (1, 300));
+        let total: u64 = fs.iter().map(|(_, b)| b.len() as u64).sum();
+        assert_eq!(seen.len(), 301, "the totals, then one per blob");
+        check_progress(&seen, 300, total);
+    }
+}
+
+#[test]
+fn a_batch_answer_of_the_wrong_length_names_its_first_file() {
+    let fs = files(3, 40);
+    let (fetched, _, _) = fetch_with(&fs, Batches::Short);
+    let e = fetched.unwrap_err();
+    assert_eq!((e.code.as_str(), e.file.as_deref()), ("invalid-response", Some("001_t0.sql")));
+    let expected: usize = fs.iter().map(|(_, b)| b.len()).sum();
+    assert!(
+        e.message
+            .contains(&format!("sent {} bytes for {expected} expected (001_t0.sql and 2 other files", expected - 1)),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn a_damaged_blob_in_a_batch_names_its_file() {
+    let fs = files(5, 40);
+    let (fetched, _, _) = fetch_with(&fs, Batches::Damage("003_t2.sql"));
+    let e = fetched.unwrap_err();
+    assert_eq!((e.code.as_str(), e.file.as_deref()), ("digest-mismatch", Some("003_t2.sql")));
+}
