@@ -288,9 +288,31 @@ fn diff_form(out: &mut String, tags: &[TagInfo], versions: &[VersionInfo]) {
     out.push_str("<button type=\"submit\">Compare</button></form>");
 }
 
+/// A diff in a few words: `+2 ~1 −0`, and *history rewritten* when it
+/// changes or removes files the base had.
+fn change_summary(out: &mut String, d: &VersionDiff) {
+    if d.is_empty() {
+        out.push_str("no change");
+        return;
+    }
+    let _ = write!(
+        out,
+        "<span title=\"added, changed, removed\">+{} ~{} −{}</span>",
+        d.added.len(),
+        d.changed.len(),
+        d.removed.len()
+    );
+    if d.rewrites_history() {
+        out.push_str(" <strong class=\"st-warning\">history rewritten</strong>");
+    }
+}
+
 /// The moves of one tag, newest first as given: when, by whom, from which
-/// version to which, and a link to the diff of each move.
-pub fn tag_history_page(dir: &str, tag: &str, events: &[TagEvent]) -> String {
+/// version to which, what changed (`changes[i]`, the diff of move `i`,
+/// when known: files added, changed and removed, and *history rewritten*
+/// when the move changed or removed a file the tag already had), and a
+/// link to the diff of each move.
+pub fn tag_history_page(dir: &str, tag: &str, events: &[TagEvent], changes: &[Option<VersionDiff>]) -> String {
     let mut out = String::from("<h1>Tag ");
     esc(&mut out, tag);
     out.push_str(" of ");
@@ -300,8 +322,8 @@ pub fn tag_history_page(dir: &str, tag: &str, events: &[TagEvent]) -> String {
         empty(&mut out, "This tag has never moved (or does not exist).");
         return out;
     }
-    table_start(&mut out, "Tag moves", &["When", "By", "From", "To", ""]);
-    for e in events {
+    table_start(&mut out, "Tag moves", &["When", "By", "From", "To", "Change", ""]);
+    for (i, e) in events.iter().enumerate() {
         out.push_str("<tr><td>");
         when(&mut out, Some(&e.at));
         out.push_str("</td>");
@@ -313,6 +335,10 @@ pub fn tag_history_page(dir: &str, tag: &str, events: &[TagEvent]) -> String {
         }
         out.push_str("</td><td>");
         version_link(&mut out, dir, e.version.as_str());
+        out.push_str("</td><td>");
+        if let Some(d) = changes.get(i).and_then(Option::as_ref) {
+            change_summary(&mut out, d);
+        }
         out.push_str("</td><td>");
         if let Some(p) = &e.previous {
             let route = Route::Diff { dir: dir.into(), base: p.as_str().into(), head: e.version.as_str().into() };

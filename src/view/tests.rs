@@ -142,6 +142,7 @@ pub(super) fn hostile_pages() -> Vec<(&'static str, String)> {
                 &[from_json::<TagEvent>(serde_json::json!({
                     "version": digest(2), "previous": digest(1), "at": h, "by": h, "byName": h
                 }))],
+                &[Some(diff.clone())],
             ),
         ),
         ("diff", diff_page(&h, &h, &h, &diff)),
@@ -279,7 +280,7 @@ fn empty_lists_say_how_to_fill_them() {
     assert_eq!(dir.matches("st-empty").count(), 2, "{dir}");
     assert!(!dir.contains("<form"), "nothing to compare: {dir}");
     assert!(history_page("prod", &[]).contains("st-empty"));
-    assert!(tag_history_page("app", "v1", &[]).contains("st-empty"));
+    assert!(tag_history_page("app", "v1", &[], &[]).contains("st-empty"));
     let same = diff_page("app", "v1", "v2", &VersionDiff { unchanged: 3, ..VersionDiff::default() });
     assert!(text_of(&same).contains("identical") && !same.contains("st-warning"), "{same}");
 }
@@ -306,6 +307,34 @@ fn a_diff_that_changes_a_released_file_says_history_is_rewritten() {
     let text = text_of(&html);
     assert!(text.contains(&format!("1_a.sql {} → {}", &digest(1).hex()[..12], &digest(2).hex()[..12])), "{text}");
     assert!(text.contains("Removed (1)3_c.sql"), "{text}");
+}
+
+#[test]
+fn each_move_of_a_tag_says_what_changed_and_flags_a_rewrite() {
+    let event = |version: u8, previous: Option<u8>| -> TagEvent {
+        from_json(serde_json::json!({
+            "version": digest(version), "previous": previous.map(digest), "at": "2024-01-16T10:00:00Z", "by": "ci",
+        }))
+    };
+    let events = [event(3, Some(2)), event(2, Some(1)), event(1, None)];
+    let added =
+        VersionDiff { added: vec!["3_c.sql".into()], unchanged: 2, sum_changed: true, ..VersionDiff::default() };
+    let rewrite = VersionDiff {
+        changed: vec![ChangedFile { name: "1_a.sql".into(), base: digest(1), head: digest(2) }],
+        sum_changed: true,
+        ..VersionDiff::default()
+    };
+    // The oldest move created the tag: no diff; a diff that could not be loaded is left blank.
+    let html = tag_history_page("app", "latest", &events, &[Some(added), Some(rewrite), None]);
+    let rows: Vec<String> = html.split("<tr>").skip(2).map(text_of).collect();
+    assert_eq!(rows.len(), 3, "{html}");
+    assert!(rows[0].contains("+1 ~0 −0") && !rows[0].contains("history rewritten"), "{}", rows[0]);
+    assert!(rows[1].contains("+0 ~1 −0 history rewritten"), "{}", rows[1]);
+    assert!(rows[2].contains("(created)") && !rows[2].contains('+'), "{}", rows[2]);
+    assert_eq!(html.matches("class=\"st-warning\"").count(), 1, "{html}");
+    // Fewer diffs than moves (the viewer loads at most some): the rest are blank.
+    let html = tag_history_page("app", "latest", &events, &[]);
+    assert!(!html.contains("history rewritten") && html.matches("<tr>").count() == 4, "{html}");
 }
 
 #[test]

@@ -24,12 +24,14 @@ use super::registry::Fetch;
 use crate::hook::{self, ApplyRequest, RequestError, TargetInfo};
 use crate::lex::Dialect;
 use crate::plan::{self, Plan, PlanOptions};
-use crate::registry::client::{Client, DeploymentQuery};
+use crate::registry::client::{Client, DeploymentQuery, TagEvent, MAX_IN_FLIGHT};
+use crate::registry::Manifest;
 use crate::registry::{BlobDigest, RegistryError, VersionDiff};
 use crate::report::apply_html;
 use crate::view::{self, ApplyProgress, Route, VersionPage};
 use futures_util::future::join;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -95,6 +97,36 @@ fn registry_failure(title: &str) -> impl Fn(RegistryError) -> Failure + '_ {
 
 fn hook_failure(title: &str) -> impl Fn(RequestError) -> Failure + '_ {
     move |e| refused(title, &e.code, e.message, e.hint)
+}
+
+/// How many moves of a tag the history view diffs (two manifests each,
+/// most of them shared with the next move).
+const DIFFED_MOVES: usize = 50;
+
+/// What each of the newest [`DIFFED_MOVES`] moves of a tag changed, from
+/// the manifests of the versions involved (each fetched once, a few at a
+/// time); `None` for a move that created the tag or whose manifests could
+/// not be read (the page still lists it).
+async fn move_diffs(registry: &Client<Fetch>, dir: &str, events: &[TagEvent]) -> Vec<Option<VersionDiff>> {
+    use futures_util::stream::{self, StreamExt};
+    let events = &events[..events.len().min(DIFFED_MOVES)];
+    let mut wanted: Vec<&BlobDigest> =
+        events.iter().flat_map(|e| std::iter::once(&e.version).chain(e.previous.as_ref())).collect();
+    wanted.sort();
+    wanted.dedup();
+    let manifests: HashMap<&BlobDigest, Manifest> = stream::iter(wanted)
+        .map(|d| async move { registry.manifest(dir, d.as_str()).await.ok().map(|(_, m)| (d, m)) })
+        .buffer_unordered(MAX_IN_FLIGHT)
+        .filter_map(|m| async move { m })
+        .collect()
+        .await;
+    events
+        .iter()
+        .map(|e| {
+            let base = manifests.get(e.previous.as_ref()?)?;
+            Some(VersionDiff::between(base, manifests.get(&e.version)?))
+        })
+        .collect()
 }
 
 /// The plan on screen, which the Apply button runs.
@@ -356,7 +388,8 @@ impl App {
                     .tag_history(dir, tag, Some(100))
                     .await
                     .map_err(registry_failure("Could not show the tag's history"))?;
-                Ok(view::tag_history_page(dir, tag, &events))
+                let changes = move_diffs(&registry, dir, &events).await;
+                Ok(view::tag_history_page(dir, tag, &events, &changes))
             }
             Route::Diff { dir, base, head } => {
                 let what = "Could not compare the versions";

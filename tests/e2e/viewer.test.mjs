@@ -239,6 +239,11 @@ test("the demo from the directories to the deployment report, as a user clicks t
   await follow(page, "/d/app/tags/latest");
   main = await view(page, "tag-history");
   assert.equal(await main.locator("tbody tr").count(), 3, "latest moved three times");
+  const moves = await main.locator("tbody tr").allInnerTexts();
+  assert.match(moves[0], /\+1 ~0 −0/, `v2 → v3 added one file: ${moves[0]}`);
+  assert.match(moves[1], /\+1 ~0 −0/, `v1 → v2 added one file: ${moves[1]}`);
+  assert.match(moves[2], /\(created\)/, moves[2]);
+  assert.doesNotMatch(moves.join("\n"), /history rewritten/, "the demo only adds files");
   await shot(page, "tag-history");
   await page.goBack();
   await view(page, "dir");
@@ -603,6 +608,26 @@ test("hostile names and SQL stay text in every view", { timeout: 180_000 }, asyn
   await main.locator('a[href^="/deployments/"]').first().click();
   main = await view(page, "deployment");
   await markup("deployment");
+
+  // A push that edits a file v2 already has: the tag's history and the
+  // diff say history was rewritten, naming the hostile file as text.
+  const v3 = scratchDir("hostile-");
+  for (const f of readdirSql(v2)) writeFileSync(join(v3, f), readFileSync(join(v2, f)));
+  const edited = "20240101000000_<script>alert(1).sql";
+  writeFileSync(join(v3, edited), readFileSync(join(v2, edited), "utf8") + "-- edited after release\n");
+  const hashed = strata(["hash", "--dir", v3]);
+  assert.equal(hashed.status, 0, hashed.stderr);
+  server.push(v3, "evil", "v3");
+  await page.goto(`${server.url}/d/evil/tags/latest`);
+  main = await view(page, "tag-history");
+  await inert(page, "tag history with a rewrite");
+  const moves = await main.locator("tbody tr").allInnerTexts();
+  assert.match(moves[0], /\+0 ~1 −0\s*history rewritten/, moves[0]);
+  await page.goto(`${server.url}/d/evil/diff/v2/v3`);
+  main = await view(page, "diff");
+  await markup("diff that rewrites history", /<script>alert\(1\)\.sql/);
+  assert.match(await main.locator('[role="alert"]').innerText(), /History rewritten/);
+  await shot(page, "history-rewritten");
   v.check("hostile input");
 });
 
