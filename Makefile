@@ -113,12 +113,12 @@ test: lint test-rust test-scale test-wasm test-node test-e2e
 
 lint: tools
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --features strata/lint -- -D warnings
 	@# strata-server (tokio, sqlx) is native only.
-	cargo clippy --workspace --exclude strata-server --all-targets --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --workspace --exclude strata-server --all-targets --target wasm32-unknown-unknown --features strata/lint -- -D warnings
 
 test-rust: tools
-	cargo test --workspace
+	cargo test --workspace --features strata/lint
 
 # The server's suites again with PostgreSQL metadata and S3 blobs (moto), both
 # started on loopback by scripts/services.sh and stopped afterwards.

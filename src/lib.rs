@@ -32,6 +32,8 @@
 //! * [`sum`]: `atlas.sum`, byte-identical to Atlas.
 //! * [`lex`]: statement splitting, identical to Atlas's scanner.
 //! * [`directive`]: `-- atlas:<name>` directive matching.
+//! * `lint` (cargo feature `lint`): Atlas's lint analyzers and
+//!   PostgreSQL locking checks over sqlparser's AST.
 //! * [`plan`]: pending files against a revisions table, the plan digest,
 //!   the sans-IO executor, `status` and `set`, and the revisions table.
 //! * [`registry`]: blob addresses and version manifests: what a registry
@@ -50,6 +52,8 @@ pub mod error;
 pub mod hook;
 mod json;
 pub mod lex;
+#[cfg(feature = "lint")]
+pub mod lint;
 pub mod plan;
 pub mod registry;
 pub mod report;

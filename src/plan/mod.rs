@@ -964,7 +964,7 @@ fn suggest(dir: &Directory, v: &str) -> Option<String> {
 }
 
 /// The transaction mode of `f` under the global `mode` (Atlas's `modeFor`).
-fn tx_mode_for(f: &MigrationFile, mode: TxMode) -> Result<TxMode, PlanError> {
+pub(crate) fn tx_mode_for(f: &MigrationFile, mode: TxMode) -> Result<TxMode, PlanError> {
     let ds = f.directive("txmode");
     let file = || f.name().to_string();
     let m = match ds.as_slice() {

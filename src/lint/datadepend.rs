@@ -1,0 +1,117 @@
+//! `data_depend` (MF101, MF103): changes that may fail depending on the
+//! data already in the table. Warnings.
+
+use super::{bare, key, Ctx, Diag};
+use crate::lex::Dialect;
+use crate::text::go_quote;
+use sqlparser::ast::{AlterTableOperation, ColumnDef, ColumnOption, Expr, IndexColumn, Statement, TableConstraint};
+
+const NAME: &str = "data_depend";
+
+/// Reports unique indexes and non-nullable columns without default on
+/// tables that existed before the file.
+pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
+    match s {
+        Statement::CreateIndex(ci) if ci.unique => {
+            let t = key(&ci.table_name);
+            if cx.existing(&t) {
+                let name = ci.name.as_ref().map(bare).unwrap_or_default();
+                unique(cx, &t, &bare(&ci.table_name), &name, &ci.columns, out);
+            }
+        }
+        Statement::AlterTable(at) => {
+            let t = key(&at.name);
+            if !cx.existing(&t) {
+                return;
+            }
+            for op in &at.operations {
+                match op {
+                    AlterTableOperation::AddConstraint { constraint: TableConstraint::Unique(u), .. } => {
+                        let name = u.name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
+                        unique(cx, &t, &bare(&at.name), &name, &u.columns, out);
+                    }
+                    // MySQL fills such columns with the type's zero value:
+                    // Atlas reports MY101 there instead (not implemented yet).
+                    AlterTableOperation::AddColumn { column_def, .. }
+                        if cx.dialect != Dialect::Mysql && not_null_without_default(column_def) =>
+                    {
+                        out.push(Diag::warn(
+                            "MF103",
+                            NAME,
+                            format!(
+                                "Adding a non-nullable {} column {} will fail in case table {} is not empty",
+                                go_quote(&type_name(column_def)),
+                                go_quote(&column_def.name.value),
+                                go_quote(&bare(&at.name))
+                            ),
+                            "give the column a DEFAULT, or add it nullable, backfill it and then set NOT NULL",
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// MF101 for a unique index on `columns` of table `t`, unless every column
+/// was added by this file.
+fn unique(cx: &Ctx, t: &str, table: &str, index: &str, columns: &[IndexColumn], out: &mut Vec<Diag>) {
+    let existing: Vec<String> = columns
+        .iter()
+        .filter_map(|c| match &c.column.expr {
+            Expr::Identifier(i) => Some(i.value.clone()),
+            Expr::CompoundIdentifier(is) => is.last().map(|i| i.value.clone()),
+            _ => None,
+        })
+        .filter(|c| !cx.model.added_here(t, &c.to_lowercase()))
+        .collect();
+    let which = match existing.as_slice() {
+        [] => return,
+        [one] => format!("column {} contains", go_quote(one)),
+        many => {
+            format!("columns {} contain", many.iter().map(|c| go_quote(c)).collect::<Vec<_>>().join(", "))
+        }
+    };
+    out.push(Diag::warn(
+        "MF101",
+        NAME,
+        format!(
+            "Adding a unique index {} on table {} might fail in case {which} duplicate entries",
+            go_quote(index),
+            go_quote(table)
+        ),
+        "look for duplicates first (GROUP BY the columns HAVING count(*) > 1) and remove them in an earlier migration",
+    ));
+}
+
+/// Whether a new column is NOT NULL (or a primary key) with no default and
+/// no generated value (identity, generated, serial types).
+fn not_null_without_default(c: &ColumnDef) -> bool {
+    let not_null = c.options.iter().any(|o| matches!(o.option, ColumnOption::NotNull | ColumnOption::PrimaryKey(_)));
+    let filled = c.options.iter().any(|o| {
+        matches!(
+            o.option,
+            ColumnOption::Default(_)
+                | ColumnOption::Generated { .. }
+                | ColumnOption::Identity(_)
+                | ColumnOption::Materialized(_)
+                | ColumnOption::Alias(_)
+        )
+    });
+    not_null && !filled && !is_serial(c)
+}
+
+/// The column's type name as Atlas prints it: lowercase, without modifiers
+/// (`varchar(255)` → `varchar`).
+pub(super) fn type_name(c: &ColumnDef) -> String {
+    let t = c.data_type.to_string().to_lowercase();
+    t.split('(').next().unwrap_or_default().trim().to_string()
+}
+
+/// Whether the column's type is one of PostgreSQL's serial types (an
+/// implicit `nextval` default).
+pub(super) fn is_serial(c: &ColumnDef) -> bool {
+    matches!(type_name(c).as_str(), "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8")
+}
