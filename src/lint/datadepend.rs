@@ -1,10 +1,13 @@
-//! `data_depend` (MF101, MF103): changes that may fail depending on the
+//! `data_depend` (MF101, MF103, MF104, MY101, LT101): changes that may fail depending on the
 //! data already in the table. Warnings.
 
+use super::model::Col;
 use super::{bare, key, Ctx, Diag};
 use crate::lex::Dialect;
 use crate::text::go_quote;
-use sqlparser::ast::{AlterTableOperation, ColumnDef, ColumnOption, Expr, IndexColumn, Statement, TableConstraint};
+use sqlparser::ast::{
+    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, Expr, IndexColumn, Statement, TableConstraint,
+};
 
 const NAME: &str = "data_depend";
 
@@ -21,6 +24,9 @@ pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
         }
         Statement::AlterTable(at) => {
             let t = key(&at.name);
+            if cx.dialect == Dialect::Sqlite {
+                lt101(cx, &t, at, out);
+            }
             if !cx.existing(&t) {
                 return;
             }
@@ -31,7 +37,26 @@ pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
                         unique(cx, &t, &bare(&at.name), &name, &u.columns, out);
                     }
                     // MySQL fills such columns with the type's zero value:
-                    // Atlas reports MY101 there instead (not implemented yet).
+                    // Atlas reports MY101 there instead.
+                    AlterTableOperation::AddColumn { column_def, .. }
+                        if cx.dialect == Dialect::Mysql && not_null_without_default(column_def) =>
+                    {
+                        my101(column_def, &bare(&at.name), out);
+                    }
+                    AlterTableOperation::AlterColumn { column_name, op: AlterColumnOperation::SetNotNull }
+                        if !cx.model.added_here(&t, &column_name.value.to_lowercase())
+                            && cx.model.column(&t, &column_name.value.to_lowercase()).is_none_or(|c| c.nullable) =>
+                    {
+                        mf104(&column_name.value, out);
+                    }
+                    AlterTableOperation::ModifyColumn { col_name: c, options, .. }
+                    | AlterTableOperation::ChangeColumn { old_name: c, options, .. }
+                        if !cx.model.added_here(&t, &c.value.to_lowercase())
+                            && cx.model.column(&t, &c.value.to_lowercase()).is_some_and(|c| c.nullable)
+                            && !Col::of(options).nullable =>
+                    {
+                        mf104(&c.value, out);
+                    }
                     AlterTableOperation::AddColumn { column_def, .. }
                         if cx.dialect != Dialect::Mysql && not_null_without_default(column_def) =>
                     {
@@ -52,6 +77,70 @@ pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
             }
         }
         _ => {}
+    }
+}
+
+/// MF104 for column `c` made non-nullable.
+fn mf104(c: &str, out: &mut Vec<Diag>) {
+    out.push(Diag::warn(
+        "MF104",
+        NAME,
+        format!("Modifying nullable column {} to non-nullable might fail in case it contains NULL values", go_quote(c)),
+        "backfill the NULL values first (UPDATE ... WHERE col IS NULL) in an earlier statement",
+    ));
+}
+
+/// MY101 for a non-nullable column without default added to an existing
+/// MySQL table, when its type's zero value is known (numeric and string
+/// types; other types are not reported).
+fn my101(c: &ColumnDef, table: &str, out: &mut Vec<Diag>) {
+    if c.options.iter().any(|o| matches!(o.option, ColumnOption::DialectSpecific(_))) {
+        return; // AUTO_INCREMENT fills the rows.
+    }
+    let ty = type_name(c);
+    let zero = match ty.as_str() {
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal" | "dec" | "numeric"
+        | "fixed" | "float" | "double" | "real" | "bit" | "bool" | "boolean" => "0",
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "binary" | "varbinary" | "tinyblob"
+        | "blob" | "mediumblob" | "longblob" => "\"\"",
+        _ => return,
+    };
+    out.push(Diag::warn(
+        "MY101",
+        NAME,
+        format!(
+            "Adding a non-nullable {} column {} on table {} without a default value implicitly sets existing rows with {zero}",
+            go_quote(&ty),
+            go_quote(&c.name.value),
+            go_quote(table)
+        ),
+        "give the column an explicit DEFAULT, or add it nullable, backfill it and then make it NOT NULL",
+    ));
+}
+
+/// LT101 (SQLite): at `ALTER TABLE new RENAME TO old` where `old` was
+/// dropped earlier in the file (the table-copy pattern SQLite needs to
+/// change a column), each column nullable in the old table that is NOT
+/// NULL without default in the new one.
+fn lt101(cx: &Ctx, t: &str, at: &sqlparser::ast::AlterTable, out: &mut Vec<Diag>) {
+    let Some(new) = cx.model.table(t) else { return };
+    for op in &at.operations {
+        let AlterTableOperation::RenameTable { table_name } = op else { continue };
+        let Some(old) = cx.model.dropped_here(&key(super::model::rename_target(table_name))) else { continue };
+        for col in &new.order {
+            let Some(c) = new.cols.get(col) else { continue };
+            if !c.nullable && !c.default && old.cols.get(col).is_some_and(|o| o.nullable) {
+                out.push(Diag::warn(
+                    "LT101",
+                    NAME,
+                    format!(
+                        "Modifying nullable column {} to non-nullable without default value might fail in case it contains NULL values",
+                        go_quote(&c.name)
+                    ),
+                    "fill the NULL values in the INSERT ... SELECT (e.g. coalesce(col, <value>)) or give the column a DEFAULT",
+                ));
+            }
+        }
     }
 }
 

@@ -26,6 +26,10 @@
 //! | DS103 | `destructive` | `DROP COLUMN`, unless the column (or table) was added in the same file (error) |
 //! | MF101 | `data_depend` | a unique index or constraint on columns of an existing table |
 //! | MF103 | `data_depend` | a `NOT NULL` column without default added to an existing table (not MySQL: Atlas reports MY101 there) |
+//! | MF104 | `data_depend` | a nullable column of an existing table made `NOT NULL`: PostgreSQL's `SET NOT NULL` (unless the files show it already NOT NULL; PG303 too), MySQL's `MODIFY`/`CHANGE` when the files show the column nullable |
+//! | MY101 | `data_depend` | MySQL: a `NOT NULL` column without default (nor `AUTO_INCREMENT`) added to an existing table; numeric (`0`) and string (`""`) types only |
+//! | MY102 | `inline_references` | MySQL: a column defined with inline `REFERENCES`, which MySQL ignores (warning, never an error) |
+//! | LT101 | `data_depend` | SQLite's table copy (`ALTER TABLE new RENAME TO t` after `DROP TABLE t` in the file) making a column nullable in the old `t` `NOT NULL` without default |
 //! | BC101 | `incompatible` | a table renamed, unless a view with the old name is created later in the file |
 //! | BC102 | `incompatible` | a column renamed |
 //! | CD101 | `condrop` | a foreign key dropped (MySQL's `DROP FOREIGN KEY`, or `DROP CONSTRAINT` of a foreign key the files created), unless its columns are dropped too |
@@ -40,7 +44,11 @@
 //! | ST001 | `parse` | a statement sqlparser cannot parse (in [`LintReport::unparsed`]) |
 //! | ST002 | `split` | a file that cannot be split into statements (error) |
 //!
-//! The DS, MF, BC and CD codes and their texts are Atlas's (spec §7.3); the
+//! MF102 (an index modified to unique) is not implemented: strata's model
+//! does not track indexes, and plain SQL has no single "modify index"
+//! statement to match.
+//!
+//! The DS, MF, MY, LT, BC and CD codes and their texts are Atlas's (spec §7.3); the
 //! PG1xx and PG3xx codes follow the numbering of Atlas's commercial
 //! PostgreSQL analyzers (spec §7.4) with strata's own texts; PG9xx and ST
 //! codes are strata's own. The `pg_locking` checks run for the `postgres`
@@ -77,6 +85,7 @@ mod condrop;
 mod datadepend;
 mod destructive;
 mod incompatible;
+mod inlineref;
 mod model;
 mod pglock;
 #[cfg(test)]
@@ -326,6 +335,7 @@ pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport
                     datadepend::check(&cx, s, &mut diags);
                     incompatible::check(&cx, s, &mut diags);
                     condrop::check(&cx, s, &mut diags);
+                    inlineref::check(&cx, s, &mut diags);
                     if dialect == Dialect::Postgres {
                         pglock::check(&cx, s, &mut diags);
                     }

@@ -6,8 +6,8 @@
 
 use super::{bare, key, schema_of};
 use sqlparser::ast::{
-    AlterTableOperation, ColumnOption, ObjectName, ObjectType, RenameTableNameKind, SchemaName, Statement,
-    TableConstraint,
+    AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, ObjectName, ObjectType, RenameTableNameKind,
+    SchemaName, Statement, TableConstraint,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -18,6 +18,40 @@ pub(super) struct Table {
     pub(super) schema: Option<String>,
     /// Foreign keys by name key: their columns (keys).
     pub(super) fks: HashMap<String, Vec<String>>,
+    /// Columns by name key, as far as the files define them.
+    pub(super) cols: HashMap<String, Col>,
+    /// The keys of the columns of `CREATE TABLE`, in order.
+    pub(super) order: Vec<String>,
+}
+
+/// What the model knows of a column.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Col {
+    /// Its name as written (set by the model; empty from [`Col::of`]).
+    pub(super) name: String,
+    /// Whether it accepts NULL.
+    pub(super) nullable: bool,
+    /// Whether it has a default (or a generated value).
+    pub(super) default: bool,
+}
+
+impl Col {
+    /// The column a definition's options describe.
+    pub(super) fn of(options: &[ColumnOption]) -> Col {
+        let nullable = !options.iter().any(|o| matches!(o, ColumnOption::NotNull | ColumnOption::PrimaryKey(_)));
+        let default = options.iter().any(|o| {
+            matches!(
+                o,
+                ColumnOption::Default(_)
+                    | ColumnOption::Generated { .. }
+                    | ColumnOption::Identity(_)
+                    | ColumnOption::Materialized(_)
+                    | ColumnOption::Alias(_)
+                    | ColumnOption::DialectSpecific(_)
+            )
+        });
+        Col { name: String::new(), nullable, default }
+    }
 }
 
 /// Tables across files, and what the current file created.
@@ -32,6 +66,8 @@ pub(super) struct Model {
     added_here: HashSet<(String, String)>,
     /// Schemas created by the current file.
     schemas_here: HashSet<String>,
+    /// Tables dropped by the current file, as they were.
+    dropped_here: HashMap<String, Table>,
 }
 
 impl Model {
@@ -60,6 +96,17 @@ impl Model {
         self.created_here.clear();
         self.added_here.clear();
         self.schemas_here.clear();
+        self.dropped_here.clear();
+    }
+
+    /// The column `c` of table `t`, when the files define it.
+    pub(super) fn column(&self, t: &str, c: &str) -> Option<Col> {
+        self.tables.get(t).and_then(|t| t.cols.get(c)).cloned()
+    }
+
+    /// Table `k` as it was before the current file dropped it.
+    pub(super) fn dropped_here(&self, k: &str) -> Option<&Table> {
+        self.dropped_here.get(k)
     }
 
     /// Whether table `k` existed before the current file.
@@ -100,8 +147,12 @@ impl Model {
                 if ct.if_not_exists && self.tables.contains_key(&k) {
                     return;
                 }
-                let mut t = Table { schema: schema_of(&ct.name), fks: HashMap::new() };
+                let mut t = Table { schema: schema_of(&ct.name), ..Table::default() };
                 for c in &ct.columns {
+                    let opts: Vec<ColumnOption> = c.options.iter().map(|o| o.option.clone()).collect();
+                    let k = c.name.value.to_lowercase();
+                    t.cols.insert(k.clone(), Col { name: c.name.value.clone(), ..Col::of(&opts) });
+                    t.order.push(k);
                     for o in &c.options {
                         if let ColumnOption::ForeignKey(fk) = &o.option {
                             let name = o.name.as_ref().or(fk.name.as_ref()).map(|n| n.value.to_lowercase());
@@ -112,6 +163,15 @@ impl Model {
                 }
                 for c in &ct.constraints {
                     add_fk(&mut t, &ct.name, c);
+                    if let TableConstraint::PrimaryKey(pk) = c {
+                        for ic in &pk.columns {
+                            if let Expr::Identifier(i) = &ic.column.expr {
+                                if let Some(col) = t.cols.get_mut(&i.value.to_lowercase()) {
+                                    col.nullable = false;
+                                }
+                            }
+                        }
+                    }
                 }
                 self.tables.insert(k.clone(), t);
                 self.created_here.insert(k);
@@ -119,7 +179,9 @@ impl Model {
             Statement::Drop { object_type: ObjectType::Table, names, .. } => {
                 for n in names {
                     let k = key(n);
-                    self.tables.remove(&k);
+                    if let Some(t) = self.tables.remove(&k) {
+                        self.dropped_here.insert(k.clone(), t);
+                    }
                     self.created_here.remove(&k);
                 }
             }
@@ -141,12 +203,46 @@ impl Model {
                 for op in &at.operations {
                     match op {
                         AlterTableOperation::AddColumn { column_def, .. } => {
-                            self.added_here.insert((k.clone(), column_def.name.value.to_lowercase()));
+                            let c = column_def.name.value.to_lowercase();
+                            let opts: Vec<ColumnOption> = column_def.options.iter().map(|o| o.option.clone()).collect();
+                            self.set_col(&k, &c, Some(Col { name: column_def.name.value.clone(), ..Col::of(&opts) }));
+                            self.added_here.insert((k.clone(), c));
                         }
                         AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
                             let old = (k.clone(), old_column_name.value.to_lowercase());
+                            let new = new_column_name.value.to_lowercase();
+                            let col = self.column(&k, &old.1).map(|c| Col { name: new_column_name.value.clone(), ..c });
+                            self.set_col(&k, &old.1, None);
+                            self.set_col(&k, &new, col);
                             if self.added_here.remove(&old) {
-                                self.added_here.insert((k.clone(), new_column_name.value.to_lowercase()));
+                                self.added_here.insert((k.clone(), new));
+                            }
+                        }
+                        AlterTableOperation::ModifyColumn { col_name, options, .. } => {
+                            let col = Col { name: col_name.value.clone(), ..Col::of(options) };
+                            self.set_col(&k, &col_name.value.to_lowercase(), Some(col));
+                        }
+                        AlterTableOperation::ChangeColumn { old_name, new_name, options, .. } => {
+                            self.set_col(&k, &old_name.value.to_lowercase(), None);
+                            let col = Col { name: new_name.value.clone(), ..Col::of(options) };
+                            self.set_col(&k, &new_name.value.to_lowercase(), Some(col));
+                        }
+                        AlterTableOperation::AlterColumn { column_name, op } => {
+                            let c = column_name.value.to_lowercase();
+                            if let Some(mut col) = self.column(&k, &c) {
+                                match op {
+                                    AlterColumnOperation::SetNotNull => col.nullable = false,
+                                    AlterColumnOperation::DropNotNull => col.nullable = true,
+                                    AlterColumnOperation::SetDefault { .. } => col.default = true,
+                                    AlterColumnOperation::DropDefault => col.default = false,
+                                    _ => {}
+                                }
+                                self.set_col(&k, &c, Some(col));
+                            }
+                        }
+                        AlterTableOperation::DropColumn { column_names, .. } => {
+                            for c in column_names {
+                                self.set_col(&k, &c.value.to_lowercase(), None);
                             }
                         }
                         AlterTableOperation::AddConstraint { constraint, .. } => {
@@ -175,6 +271,16 @@ impl Model {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Sets (or forgets) what is known of column `c` of a known table `t`.
+    fn set_col(&mut self, t: &str, c: &str, col: Option<Col>) {
+        if let Some(t) = self.tables.get_mut(t) {
+            match col {
+                Some(col) => t.cols.insert(c.to_string(), col),
+                None => t.cols.remove(c),
+            };
         }
     }
 

@@ -233,11 +233,125 @@ fn pg103_concurrently_in_a_transaction() {
 }
 
 #[test]
+fn mf104_nullable_to_not_null() {
+    const MSG: &str = r#"Modifying nullable column "name" to non-nullable might fail in case it contains NULL values"#;
+    let r = lint_new(Dialect::Postgres, "ALTER TABLE users ALTER COLUMN name SET NOT NULL;\n");
+    assert_eq!(only(&r, "MF104"), [MSG]);
+    assert_eq!((r.findings[0].analyzer, r.findings[0].severity), ("data_depend", Severity::Warning));
+    // A table outside the directory: nullable as far as we know.
+    let r = lint_new(Dialect::Postgres, "ALTER TABLE legacy ALTER COLUMN c SET NOT NULL;\n");
+    assert_eq!(only(&r, "MF104").len(), 1);
+    for d in [Dialect::Mysql, Dialect::Generic] {
+        let r = lint_new(d, "ALTER TABLE users MODIFY name varchar(20) NOT NULL;\n");
+        assert_eq!(only(&r, "MF104"), [MSG], "{d}");
+    }
+    let r = lint_new(Dialect::Mysql, "ALTER TABLE users CHANGE name full_name varchar(20) NOT NULL;\n");
+    assert_eq!(only(&r, "MF104"), [MSG]);
+    // Near misses: already NOT NULL, still nullable, a table of this file,
+    // a column the model does not know (MySQL), a column added here.
+    for (d, sql) in [
+        (Dialect::Postgres, "ALTER TABLE users ALTER COLUMN id SET NOT NULL;\n"),
+        (Dialect::Postgres, "CREATE TABLE t (a int);\nALTER TABLE t ALTER COLUMN a SET NOT NULL;\n"),
+        (Dialect::Postgres, "ALTER TABLE users ADD COLUMN x int;\nALTER TABLE users ALTER COLUMN x SET NOT NULL;\n"),
+        (Dialect::Postgres, "ALTER TABLE users ALTER COLUMN name DROP NOT NULL;\n"),
+        (Dialect::Mysql, "ALTER TABLE users MODIFY id bigint NOT NULL;\n"),
+        (Dialect::Mysql, "ALTER TABLE users MODIFY name varchar(20);\n"),
+        (Dialect::Mysql, "ALTER TABLE legacy MODIFY c int NOT NULL;\n"),
+    ] {
+        assert_eq!(only(&lint_new(d, sql), "MF104"), Vec::<&str>::new(), "{sql}");
+    }
+    // The model follows the files: made NOT NULL by an earlier file.
+    let r = lint_files(
+        Dialect::Mysql,
+        &[
+            ("1_base.sql", BASE),
+            ("2.sql", "ALTER TABLE users MODIFY name text NOT NULL;\n"),
+            ("3.sql", "ALTER TABLE users MODIFY name varchar(9) NOT NULL;\n"),
+        ],
+        &["3.sql"],
+    );
+    assert_eq!(only(&r, "MF104"), Vec::<&str>::new());
+}
+
+#[test]
+fn my101_mysql_zero_values() {
+    let r = lint_new(Dialect::Mysql, "ALTER TABLE users ADD COLUMN age int NOT NULL;\n");
+    assert_eq!(
+        messages(&r),
+        [
+            r#"Adding a non-nullable "int" column "age" on table "users" without a default value implicitly sets existing rows with 0"#
+        ]
+    );
+    assert_eq!((r.findings[0].code.as_str(), r.findings[0].analyzer), ("MY101", "data_depend"));
+    let r = lint_new(Dialect::Mysql, "ALTER TABLE users ADD COLUMN nick varchar(20) NOT NULL;\n");
+    assert_eq!(
+        only(&r, "MY101"),
+        [
+            r#"Adding a non-nullable "varchar" column "nick" on table "users" without a default value implicitly sets existing rows with """#
+        ]
+    );
+    for (d, sql) in [
+        (Dialect::Mysql, "ALTER TABLE users ADD COLUMN age int NOT NULL DEFAULT 0;\n"),
+        (Dialect::Mysql, "ALTER TABLE users ADD COLUMN age int;\n"),
+        (Dialect::Mysql, "ALTER TABLE users ADD COLUMN n bigint NOT NULL AUTO_INCREMENT;\n"),
+        (Dialect::Mysql, "CREATE TABLE t (id int);\nALTER TABLE t ADD COLUMN age int NOT NULL;\n"),
+        (Dialect::Mysql, "ALTER TABLE users ADD COLUMN at datetime NOT NULL;\n"),
+        (Dialect::Postgres, "ALTER TABLE users ADD COLUMN age int NOT NULL;\n"),
+    ] {
+        assert_eq!(only(&lint_new(d, sql), "MY101"), Vec::<&str>::new(), "{sql}");
+    }
+}
+
+#[test]
+fn my102_inline_references() {
+    let r = lint_new(Dialect::Mysql, "CREATE TABLE c (id int, user_id int REFERENCES users (id));\n");
+    assert_eq!(messages(&r), [r#"Defining column "user_id" on table "c" with inline REFERENCES is ignored by MySQL"#]);
+    let f = &r.findings[0];
+    assert_eq!((f.code.as_str(), f.analyzer, f.severity), ("MY102", "inline_references", Severity::Warning));
+    assert!(!r.has_errors());
+    let r = lint_new(Dialect::Mysql, "ALTER TABLE posts ADD COLUMN owner int REFERENCES users (id);\n");
+    assert_eq!(only(&r, "MY102").len(), 1);
+    // Near misses: a table constraint; another dialect.
+    let r = lint_new(
+        Dialect::Mysql,
+        "CREATE TABLE c (id int, user_id int, FOREIGN KEY (user_id) REFERENCES users (id));\n",
+    );
+    assert_eq!(codes(&r), Vec::<&str>::new());
+    let r = lint_new(Dialect::Postgres, "CREATE TABLE c (id int, user_id int REFERENCES users (id));\n");
+    assert_eq!(codes(&r), Vec::<&str>::new());
+}
+
+#[test]
+fn lt101_sqlite_table_copy() {
+    const COPY: &str = "CREATE TABLE new_users (id int NOT NULL, name text NOT NULL, email text);\n\
+                        INSERT INTO new_users SELECT id, name, email FROM users;\n\
+                        DROP TABLE users;\n\
+                        ALTER TABLE new_users RENAME TO users;\n";
+    let r = lint_new(Dialect::Sqlite, COPY);
+    assert_eq!(
+        only(&r, "LT101"),
+        [
+            r#"Modifying nullable column "name" to non-nullable without default value might fail in case it contains NULL values"#
+        ]
+    );
+    let f = r.findings.iter().find(|f| f.code == "LT101");
+    assert_eq!(f.map(|f| (f.line, f.analyzer)), Some((4, "data_depend")));
+    // Near misses: a default; the column stays nullable; no drop of the old table.
+    for sql in [
+        COPY.replace("name text NOT NULL", "name text NOT NULL DEFAULT ''"),
+        COPY.replace("name text NOT NULL", "name text"),
+        "CREATE TABLE t2 (name text NOT NULL);\nALTER TABLE t2 RENAME TO t3;\n".to_string(),
+    ] {
+        assert_eq!(only(&lint_new(Dialect::Sqlite, &sql), "LT101"), Vec::<&str>::new(), "{sql}");
+    }
+}
+
+#[test]
 fn pg30x_rewrites_and_scans() {
     let r = lint_new(Dialect::Postgres, "ALTER TABLE users ALTER COLUMN name TYPE varchar(20);\n");
     assert_eq!(codes(&r), ["PG301"]);
     let r = lint_new(Dialect::Postgres, "ALTER TABLE users ALTER COLUMN name SET NOT NULL;\n");
-    assert_eq!(codes(&r), ["PG303"]);
+    assert_eq!(codes(&r), ["MF104", "PG303"]);
     for sql in [
         "ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();\n",
         "ALTER TABLE users ADD COLUMN at timestamptz DEFAULT clock_timestamp();\n",
