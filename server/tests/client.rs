@@ -267,6 +267,32 @@ async fn listings_directories_versions_history_and_deployments() {
     assert_eq!(c.deployment("../x").await.unwrap_err().code, "invalid-name");
 }
 
+/// A fetch asks for its blobs in batches (`POST …/blobs/fetch`): 600 files
+/// are the tag and three requests of 256, 256 and 88 files; progress moves
+/// once per batch, the totals first.
+#[tokio::test]
+async fn a_fetch_asks_for_blobs_in_batches() {
+    let s = Server::start().await;
+    let dir = directory(600);
+    registry(&s, &s.token("read,push")).push(&dir, "app", &["v1"], |_| {}).await.unwrap();
+
+    let reader = registry(&s, &s.token("read"));
+    let mut seen = Vec::new();
+    let fetched = reader.fetch("app", "v1", Dialect::Generic, |p| seen.push(p)).await.unwrap();
+    same_files(&fetched.directory, &dir);
+    assert_eq!(reader.stats().requests, 4, "the tag, then three batches");
+    let total: u64 = dir.files().iter().map(|f| f.bytes().len() as u64).sum();
+    assert_eq!(seen[0], Progress { files_total: 600, bytes_total: total, ..Progress::default() });
+    let mut sizes: Vec<usize> = seen.windows(2).map(|w| w[1].files_done - w[0].files_done).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [88, 256, 256], "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[1].bytes_done > w[0].bytes_done));
+    assert_eq!(
+        seen.last(),
+        Some(&Progress { files_done: 600, files_total: 600, bytes_done: total, bytes_total: total })
+    );
+}
+
 #[tokio::test]
 async fn a_damaged_blob_on_the_server_fails_the_fetch_naming_the_file() {
     let s = Server::start().await;
