@@ -34,6 +34,9 @@
 //! * [`directive`]: `-- atlas:<name>` directive matching.
 //! * `lint` (cargo feature `lint`): Atlas's lint analyzers and
 //!   PostgreSQL locking checks over sqlparser's AST.
+//! * `preview` (cargo feature `lint`): a pull request's directory against
+//!   the registry's tag: new files, history rewritten, the sum, lint, and
+//!   the plan on a target, as a Markdown comment, text or JSON.
 //! * [`plan`]: pending files against a revisions table, the plan digest,
 //!   the sans-IO executor, `status` and `set`, and the revisions table.
 //! * [`registry`]: blob addresses and version manifests: what a registry
@@ -55,6 +58,8 @@ pub mod lex;
 #[cfg(feature = "lint")]
 pub mod lint;
 pub mod plan;
+#[cfg(feature = "lint")]
+pub mod preview;
 pub mod registry;
 pub mod report;
 pub mod sum;

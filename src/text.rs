@@ -238,3 +238,8 @@ mod tests {
         assert_eq!(line_col(b"ab", 0), (1, 1));
     }
 }
+
+/// `n thing` or `n things` (only 1 is singular: `0 files`).
+pub(crate) fn count(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
+}

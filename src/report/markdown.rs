@@ -57,11 +57,26 @@ pub(crate) fn md_code_block(lang: &str, code: &str) -> String {
 /// file's statements in a collapsed SQL block.
 pub fn plan_markdown(p: &Plan) -> String {
     let mut out = String::from("### Migration plan\n\n");
+    plan_summary_markdown(p, "the database", usize::MAX, &mut out);
+    for f in &p.files {
+        let body: Vec<&str> = f.pending_statements().iter().map(|s| s.text.as_str()).collect();
+        let _ = writeln!(out, "<details><summary><code>{}</code></summary>\n", html_escape(&f.name));
+        out.push_str(&md_code_block("sql", &body.join("\n")));
+        out.push_str("\n</details>\n\n");
+    }
+    let _ = writeln!(out, "<sub>Plan digest {} · atlas.sum {}</sub>", md_code_span(&p.digest), md_code_span(&p.sum));
+    out
+}
+
+/// A plan's summary line, baseline and stop notes, and its table of files
+/// (at most `max_rows` rows, then how many more), for `database` (e.g.
+/// "the database", "target `prod`").
+pub(crate) fn plan_summary_markdown(p: &Plan, database: &str, max_rows: usize, out: &mut String) {
     let n = p.files.len();
     let stmts = p.statement_count();
     let from = p.current.as_deref().map_or("an empty database".to_string(), |c| format!("version {}", md_code_span(c)));
     if n == 0 {
-        let _ = writeln!(out, "Nothing to apply: the database at {from} is up to date.\n");
+        let _ = writeln!(out, "Nothing to apply: {database} at {from} is up to date.\n");
     } else {
         let _ = writeln!(
             out,
@@ -84,7 +99,7 @@ pub fn plan_markdown(p: &Plan) -> String {
     }
     if n > 0 {
         out.push_str("| # | File | Statements | Transaction | Notes |\n|---:|---|---:|---|---|\n");
-        for (i, f) in p.files.iter().enumerate() {
+        for (i, f) in p.files.iter().enumerate().take(max_rows) {
             let mut notes = super::file_notes(f);
             if f.error.is_some() {
                 notes.push("**fails**".into());
@@ -99,16 +114,11 @@ pub fn plan_markdown(p: &Plan) -> String {
                 notes.join(", ")
             );
         }
-        out.push('\n');
-        for f in &p.files {
-            let body: Vec<&str> = f.pending_statements().iter().map(|s| s.text.as_str()).collect();
-            let _ = writeln!(out, "<details><summary><code>{}</code></summary>\n", html_escape(&f.name));
-            out.push_str(&md_code_block("sql", &body.join("\n")));
-            out.push_str("\n</details>\n\n");
+        if n > max_rows {
+            let _ = writeln!(out, "| | … and {} more files | | | |", n - max_rows);
         }
+        out.push('\n');
     }
-    let _ = writeln!(out, "<sub>Plan digest {} · atlas.sum {}</sub>", md_code_span(&p.digest), md_code_span(&p.sum));
-    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,84 @@
+//! The preview as text for a terminal: everything, nothing cut.
+
+use super::Preview;
+use crate::lint::Severity;
+use crate::text::count;
+use std::fmt::Write;
+
+fn word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+pub(super) fn render(p: &Preview<'_>) -> String {
+    let mut out = String::new();
+    let base = if p.base.found {
+        let version = p.base.version.as_deref().map(|v| format!("{v}, ")).unwrap_or_default();
+        format!("{} ({version}{})", p.base.reference, count(p.base.files, "file"))
+    } else {
+        format!("{} (does not exist yet)", p.base.reference)
+    };
+    let _ = writeln!(out, "Preview of {} against {base}", p.name);
+    let _ = writeln!(
+        out,
+        "  {} ({}) new, {} unchanged, {} changed, {} removed; atlas.sum {}; dialect {}",
+        count(p.new_files.len(), "file"),
+        count(p.statement_count(), "statement"),
+        p.unchanged,
+        p.changed.len(),
+        p.removed.len(),
+        if p.sum_ok { "valid" } else { "INVALID" },
+        p.dialect
+    );
+    if !p.problems.is_empty() {
+        out.push('\n');
+        for pr in &p.problems {
+            let _ = writeln!(out, "{}: {} ({})", word(pr.severity), pr.error.message, pr.error.code);
+            if let Some(d) = &pr.error.detail {
+                let _ = writeln!(out, "  {d}");
+            }
+            let _ = writeln!(out, "  hint: {}", pr.error.hint);
+        }
+    }
+    let findings: Vec<_> = p.lint.findings.iter().chain(&p.lint.unparsed).collect();
+    if !findings.is_empty() {
+        out.push_str("\nLint:\n");
+        for f in findings {
+            let _ = writeln!(
+                out,
+                "  {}:{}: {} {} ({}): {}",
+                f.file,
+                f.line,
+                word(f.severity),
+                f.code,
+                f.analyzer,
+                f.message
+            );
+            let _ = writeln!(out, "    hint: {}", f.hint);
+        }
+    }
+    if let Some(t) = &p.target {
+        let _ = writeln!(out, "\nOn target {} now:", t.name);
+        match &t.plan {
+            Some(plan) => {
+                for line in crate::report::plan_text(plan).lines() {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+            None => out.push_str("  no plan (see the errors above)\n"),
+        }
+    }
+    for f in &p.new_files {
+        let _ = writeln!(out, "\n== {} ({})", f.name, count(f.statements.len(), "statement"));
+        if let Some(e) = &f.error {
+            let _ = writeln!(out, "  cannot be split: {}", e.message);
+        }
+        for s in &f.statements {
+            let _ = writeln!(out, "-- line {}\n{}", s.line, s.text);
+        }
+    }
+    let _ = writeln!(out, "\n{}, {}", count(p.errors, "error"), count(p.warnings, "warning"));
+    out
+}
