@@ -2,8 +2,8 @@
 //!
 //! A foreign key is known by MySQL's `DROP FOREIGN KEY`, or by name when an
 //! earlier statement created it (PostgreSQL's `DROP CONSTRAINT` names any
-//! kind of constraint). As in Atlas, dropping it together with all of its
-//! columns is not reported.
+//! kind of constraint). As in Atlas, it is not reported when the same
+//! statement drops one of its columns, nor when the file added it.
 
 use super::{dropped_columns, key, Ctx, Diag};
 use crate::text::go_quote;
@@ -11,7 +11,7 @@ use sqlparser::ast::{AlterTableOperation, Statement};
 
 const NAME: &str = "condrop";
 
-/// Reports foreign keys dropped without their columns.
+/// Reports foreign keys dropped without any of their columns.
 pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
     let Statement::AlterTable(at) = s else { return };
     let t = key(&at.name);
@@ -26,11 +26,12 @@ pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
             AlterTableOperation::DropConstraint { name, .. } => (name, false),
             _ => continue,
         };
-        let columns = table.and_then(|t| t.fks.get(&name.value.to_lowercase()));
-        if !certain && columns.is_none() {
+        let fk = name.value.to_lowercase();
+        let columns = table.and_then(|t| t.fks.get(&fk));
+        if (!certain && columns.is_none()) || cx.model.fk_added_here(&t, &fk) {
             continue;
         }
-        if columns.is_some_and(|cs| !cs.is_empty() && cs.iter().all(|c| dropped_columns.contains(c))) {
+        if columns.is_some_and(|cs| cs.iter().any(|c| dropped_columns.contains(c))) {
             continue;
         }
         out.push(Diag::warn(

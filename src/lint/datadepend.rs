@@ -1,12 +1,22 @@
-//! `data_depend` (MF101, MF103, MF104, MY101, LT101): changes that may fail depending on the
+//! `data_depend` (MF101, MF102, MF103, MF104, MY101, LT101): changes that may fail depending on the
 //! data already in the table. Warnings.
+//!
+//! Atlas replays a file statement by statement and diffs the schema after
+//! each one, so an index made unique shows as a modified index (MF102)
+//! only when one statement drops it and adds it back under the same name
+//! (MySQL's `ALTER TABLE t DROP INDEX i, ADD UNIQUE INDEX i (...)`). A
+//! `DROP INDEX i` and a `CREATE UNIQUE INDEX i` in two statements are two
+//! diffs, a dropped index and an added unique one: MF101, as in Atlas.
+//! Neither is reported when the file also drops a unique index of the
+//! table whose parts cover the new index's (a unique index rebuilt or
+//! renamed).
 
-use super::model::Col;
+use super::model::{index_column, Col, Index, IndexKind};
 use super::{bare, key, Ctx, Diag};
 use crate::lex::Dialect;
 use crate::text::go_quote;
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, Expr, IndexColumn, Statement, TableConstraint,
+    AlterColumnOperation, AlterTableOperation, ColumnDef, ColumnOption, IndexColumn, Statement, TableConstraint,
 };
 
 const NAME: &str = "data_depend";
@@ -18,7 +28,7 @@ pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
         Statement::CreateIndex(ci) if ci.unique => {
             let t = key(&ci.table_name);
             if cx.existing(&t) {
-                let name = ci.name.as_ref().map(bare).unwrap_or_default();
+                let name = cx.model.created_index_name(ci);
                 unique(cx, &t, &bare(&ci.table_name), &name, &ci.columns, out);
             }
         }
@@ -30,11 +40,34 @@ pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
             if !cx.existing(&t) {
                 return;
             }
+            // Indexes this statement drops: one it adds back under the
+            // same name is modified, not added.
+            let dropped: Vec<String> = at
+                .operations
+                .iter()
+                .filter_map(|op| match op {
+                    AlterTableOperation::DropIndex { name } | AlterTableOperation::DropConstraint { name, .. } => {
+                        Some(name.value.to_lowercase())
+                    }
+                    _ => None,
+                })
+                .collect();
             for op in &at.operations {
                 match op {
                     AlterTableOperation::AddConstraint { constraint: TableConstraint::Unique(u), .. } => {
-                        let name = u.name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
-                        unique(cx, &t, &bare(&at.name), &name, &u.columns, out);
+                        let table = bare(&at.name);
+                        let name = u.index_name.as_ref().or(u.name.as_ref()).map_or_else(
+                            || cx.model.index_name(&table, IndexKind::Unique, &u.columns),
+                            |n| n.value.clone(),
+                        );
+                        let k = name.to_lowercase();
+                        if !dropped.contains(&k) {
+                            unique(cx, &t, &table, &name, &u.columns, out);
+                        } else if !cx.model.index(&t, &k).is_some_and(|i| i.unique)
+                            && !cx.model.index_added_here(&t, &k)
+                        {
+                            mf102(&name, &table, out);
+                        }
                     }
                     // MySQL fills such columns with the type's zero value:
                     // Atlas reports MY101 there instead.
@@ -78,6 +111,21 @@ pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
         }
         _ => {}
     }
+}
+
+/// MF102 for index `index` of `table` made unique. An index the files do
+/// not show (created before the directory) is taken to be non-unique.
+fn mf102(index: &str, table: &str, out: &mut Vec<Diag>) {
+    out.push(Diag::warn(
+        "MF102",
+        NAME,
+        format!(
+            "Modifying an index {} on table {} might fail in case of duplicate entries",
+            go_quote(index),
+            go_quote(table)
+        ),
+        "look for duplicates first (GROUP BY the index's columns HAVING count(*) > 1) and remove them in an earlier migration",
+    ));
 }
 
 /// MF104 for column `c` made non-nullable.
@@ -145,15 +193,22 @@ fn lt101(cx: &Ctx, t: &str, at: &sqlparser::ast::AlterTable, out: &mut Vec<Diag>
 }
 
 /// MF101 for a unique index on `columns` of table `t`, unless every column
-/// was added by this file.
+/// was added by this file or the file drops a unique index of `t` that
+/// covers it (Atlas's test: no more parts than the new index, and each
+/// part of the new one is among them or a column added by the file).
 fn unique(cx: &Ctx, t: &str, table: &str, index: &str, columns: &[IndexColumn], out: &mut Vec<Diag>) {
+    let parts = Index::of(true, columns).parts;
+    let covered = cx.dropped_indexes.iter().filter_map(|i| cx.model.dropped_index(t, i)).any(|d| {
+        d.unique
+            && d.parts.len() <= parts.len()
+            && parts.iter().all(|p| d.parts.contains(p) || cx.model.added_here(t, p))
+    });
+    if covered {
+        return;
+    }
     let existing: Vec<String> = columns
         .iter()
-        .filter_map(|c| match &c.column.expr {
-            Expr::Identifier(i) => Some(i.value.clone()),
-            Expr::CompoundIdentifier(is) => is.last().map(|i| i.value.clone()),
-            _ => None,
-        })
+        .filter_map(|c| index_column(c).map(|i| i.value.clone()))
         .filter(|c| !cx.model.added_here(t, &c.to_lowercase()))
         .collect();
     let which = match existing.as_slice() {

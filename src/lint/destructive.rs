@@ -1,5 +1,6 @@
 //! `destructive` (DS101, DS102, DS103): changes that lose data. Errors, as
-//! in Atlas.
+//! in Atlas. Dropping a virtual generated column loses nothing and is not
+//! reported.
 
 use super::{and_list, bare, dropped_columns, key, schema_of, Ctx, Diag};
 use crate::text::go_quote;
@@ -47,8 +48,13 @@ pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
             if cx.model.created_here(&t) {
                 return;
             }
+            // A column added by this file holds no data yet; a virtual
+            // generated one holds none at all.
             let dropped: Vec<String> = dropped_columns(at)
-                .filter(|c| !cx.model.added_here(&t, &c.value.to_lowercase()))
+                .filter(|c| {
+                    let k = c.value.to_lowercase();
+                    !cx.model.added_here(&t, &k) && !cx.model.column(&t, &k).is_some_and(|c| c.virtual_)
+                })
                 .map(|c| c.value.clone())
                 .collect();
             let message = match dropped.len() {

@@ -21,18 +21,16 @@ pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
                     AlterTableOperation::RenameTable { table_name } => {
                         rename_table(cx, &at.name, rename_target(table_name), out);
                     }
-                    AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
-                        if cx.model.added_here(&t, &old_column_name.value.to_lowercase()) {
+                    // MySQL's CHANGE renames when the names differ.
+                    AlterTableOperation::RenameColumn { old_column_name: old, new_column_name: new }
+                    | AlterTableOperation::ChangeColumn { old_name: old, new_name: new, .. } => {
+                        if old.value == new.value || cx.model.added_here(&t, &old.value.to_lowercase()) {
                             continue;
                         }
                         out.push(Diag::warn(
                             "BC102",
                             NAME,
-                            format!(
-                                "Renaming column {} to {}",
-                                go_quote(&old_column_name.value),
-                                go_quote(&new_column_name.value)
-                            ),
+                            format!("Renaming column {} to {}", go_quote(&old.value), go_quote(&new.value)),
                             "add the new column and keep writing both until no client reads the old one, then drop it",
                         ));
                     }

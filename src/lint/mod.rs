@@ -3,7 +3,7 @@
 //!
 //! [`lint`] reads a [`Directory`] in order. Files named in `new_files` are
 //! analysed; the others only feed a small schema model (table names, their
-//! columns and foreign keys) so that the analyzers know which tables
+//! columns, indexes and foreign keys) so that the analyzers know which tables
 //! already exist when a new file runs. A table that no file of the directory
 //! creates is assumed to exist already (it predates the directory).
 //!
@@ -23,16 +23,17 @@
 //! |---|---|---|
 //! | DS101 | `destructive` | `DROP SCHEMA` (error) |
 //! | DS102 | `destructive` | `DROP TABLE`, unless the table was created in the same file or its schema is dropped there (error) |
-//! | DS103 | `destructive` | `DROP COLUMN`, unless the column (or table) was added in the same file (error) |
-//! | MF101 | `data_depend` | a unique index or constraint on columns of an existing table |
+//! | DS103 | `destructive` | `DROP COLUMN`, unless the column (or table) was added in the same file or is a virtual generated column (error) |
+//! | MF101 | `data_depend` | a unique index or constraint on columns of an existing table, unless the file drops a unique index of the table covering the same columns (a rebuild) |
+//! | MF102 | `data_depend` | an existing non-unique index made unique: dropped and added back `UNIQUE` under the same name in one statement (MySQL's `ALTER TABLE t DROP INDEX i, ADD UNIQUE INDEX i (...)`); in two statements it is MF101, as in Atlas, which diffs after each statement |
 //! | MF103 | `data_depend` | a `NOT NULL` column without default added to an existing table (not MySQL: Atlas reports MY101 there) |
 //! | MF104 | `data_depend` | a nullable column of an existing table made `NOT NULL`: PostgreSQL's `SET NOT NULL` (unless the files show it already NOT NULL; PG303 too), MySQL's `MODIFY`/`CHANGE` when the files show the column nullable |
 //! | MY101 | `data_depend` | MySQL: a `NOT NULL` column without default (nor `AUTO_INCREMENT`) added to an existing table; numeric (`0`) and string (`""`) types only |
 //! | MY102 | `inline_references` | MySQL: a column defined with inline `REFERENCES`, which MySQL ignores (warning, never an error) |
 //! | LT101 | `data_depend` | SQLite's table copy (`ALTER TABLE new RENAME TO t` after `DROP TABLE t` in the file) making a column nullable in the old `t` `NOT NULL` without default |
 //! | BC101 | `incompatible` | a table renamed, unless a view with the old name is created later in the file |
-//! | BC102 | `incompatible` | a column renamed |
-//! | CD101 | `condrop` | a foreign key dropped (MySQL's `DROP FOREIGN KEY`, or `DROP CONSTRAINT` of a foreign key the files created), unless its columns are dropped too |
+//! | BC102 | `incompatible` | a column renamed (`RENAME COLUMN`, MySQL's `CHANGE` to another name) |
+//! | CD101 | `condrop` | a foreign key dropped (MySQL's `DROP FOREIGN KEY`, or `DROP CONSTRAINT` of a foreign key the files created), unless the statement drops one of its columns or the file added it |
 //! | PG101 | `pg_locking` | `CREATE INDEX` without `CONCURRENTLY` on an existing table |
 //! | PG103 | `pg_locking` | `CREATE INDEX CONCURRENTLY` in a file that runs in a transaction (no `-- atlas:txmode none`) |
 //! | PG301 | `pg_locking` | a column's type changed on an existing table |
@@ -44,9 +45,8 @@
 //! | ST001 | `parse` | a statement sqlparser cannot parse (in [`LintReport::unparsed`]) |
 //! | ST002 | `split` | a file that cannot be split into statements (error) |
 //!
-//! MF102 (an index modified to unique) is not implemented: strata's model
-//! does not track indexes, and plain SQL has no single "modify index"
-//! statement to match.
+//! Unnamed indexes go by the name their database gives them
+//! (PostgreSQL's `<table>_<columns>_idx`/`_key`, MySQL's first column).
 //!
 //! The DS, MF, MY, LT, BC and CD codes and their texts are Atlas's (spec §7.3); the
 //! PG1xx and PG3xx codes follow the numbering of Atlas's commercial
@@ -78,7 +78,7 @@ use crate::dir::{Directory, MigrationFile};
 use crate::lex::{Dialect, Stmt};
 use crate::plan::{tx_mode_for, TxMode};
 use serde::Serialize;
-use sqlparser::ast::{AlterTable, AlterTableOperation, Ident, ObjectName, Statement};
+use sqlparser::ast::{AlterTable, AlterTableOperation, Ident, ObjectName, ObjectType, Statement};
 use sqlparser::parser::{Parser, ParserError};
 
 mod condrop;
@@ -177,6 +177,8 @@ pub(crate) struct Ctx {
     dropped_schemas: Vec<String>,
     /// Views this file creates: (statement index, name key).
     views: Vec<(usize, String)>,
+    /// Indexes this file drops (any statement), by name key.
+    dropped_indexes: Vec<String>,
     /// The index of the statement being analysed in its file.
     index: usize,
 }
@@ -263,13 +265,21 @@ pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport
             (f, parsed)
         })
         .collect();
-    let mut model = Model::default();
+    let mut model = Model::new(dialect);
     for (_, parsed) in &files {
         for ast in parsed.iter().flatten().filter_map(|p| p.ast.as_ref().ok()) {
             ast.iter().for_each(|s| model.note_created(s));
         }
     }
-    let mut cx = Ctx { dialect, in_tx: true, model, dropped_schemas: Vec::new(), views: Vec::new(), index: 0 };
+    let mut cx = Ctx {
+        dialect,
+        in_tx: true,
+        model,
+        dropped_schemas: Vec::new(),
+        views: Vec::new(),
+        dropped_indexes: Vec::new(),
+        index: 0,
+    };
     let mut report = LintReport::default();
     for (f, parsed) in &files {
         cx.model.start_file();
@@ -300,11 +310,22 @@ pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport
             cx.in_tx = !matches!(tx_mode_for(f, TxMode::File), Ok(TxMode::None));
             cx.dropped_schemas.clear();
             cx.views.clear();
+            cx.dropped_indexes.clear();
             for (i, p) in parsed.iter().enumerate() {
                 for s in p.ast.iter().flatten() {
                     match s {
-                        Statement::Drop { object_type: sqlparser::ast::ObjectType::Schema, names, .. } => {
+                        Statement::Drop { object_type: ObjectType::Schema, names, .. } => {
                             cx.dropped_schemas.extend(names.iter().map(key));
+                        }
+                        Statement::Drop { object_type: ObjectType::Index, names, .. } => {
+                            cx.dropped_indexes.extend(names.iter().map(key));
+                        }
+                        Statement::AlterTable(at) => {
+                            cx.dropped_indexes.extend(at.operations.iter().filter_map(|op| match op {
+                                AlterTableOperation::DropIndex { name }
+                                | AlterTableOperation::DropConstraint { name, .. } => Some(name.value.to_lowercase()),
+                                _ => None,
+                            }));
                         }
                         Statement::CreateView(v) => cx.views.push((i, key(&v.name))),
                         _ => {}

@@ -1,13 +1,15 @@
 //! The schema model the analyzers consult: which tables exist, their
-//! columns and their foreign keys, as the files' statements leave them.
+//! columns, indexes and foreign keys, as the files' statements leave them.
 //! Names are matched by their last part, lowercase: `app.users` and
 //! `users` are the same table, and two schemas' tables of the same name are
 //! one table to the model (a known limit of this first version).
 
 use super::{bare, key, schema_of};
+use crate::lex::Dialect;
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, ObjectName, ObjectType, RenameTableNameKind,
-    SchemaName, Statement, TableConstraint,
+    AlterColumnOperation, AlterIndexOperation, AlterTableOperation, ColumnDef, ColumnOption, CreateIndex, Expr,
+    GeneratedAs, GeneratedExpressionMode, Ident, IndexColumn, ObjectName, ObjectType, RenameTableNameKind, SchemaName,
+    Statement, TableConstraint,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -22,6 +24,37 @@ pub(super) struct Table {
     pub(super) cols: HashMap<String, Col>,
     /// The keys of the columns of `CREATE TABLE`, in order.
     pub(super) order: Vec<String>,
+    /// Indexes by name key: `CREATE INDEX`, unique and primary-key
+    /// constraints, MySQL's `INDEX`/`KEY` (unnamed ones under the name the
+    /// database gives them, see [`default_index_name`]).
+    pub(super) indexes: HashMap<String, Index>,
+}
+
+/// What the model knows of an index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Index {
+    /// Whether it is unique (primary keys are).
+    pub(super) unique: bool,
+    /// Its parts: a column's key, or an expression's text, lowercase.
+    pub(super) parts: Vec<String>,
+}
+
+impl Index {
+    /// An index on `columns`.
+    pub(super) fn of(unique: bool, columns: &[IndexColumn]) -> Index {
+        Index { unique, parts: columns.iter().map(part).collect() }
+    }
+}
+
+/// How a database names an index it is not given a name for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum IndexKind {
+    /// `CREATE INDEX`, MySQL's `INDEX`/`KEY`.
+    Plain,
+    /// A unique index or constraint.
+    Unique,
+    /// The primary key.
+    Primary,
 }
 
 /// What the model knows of a column.
@@ -33,6 +66,9 @@ pub(super) struct Col {
     pub(super) nullable: bool,
     /// Whether it has a default (or a generated value).
     pub(super) default: bool,
+    /// Whether it is a virtual generated column (computed when read, so
+    /// dropping it loses no data).
+    pub(super) virtual_: bool,
 }
 
 impl Col {
@@ -50,13 +86,23 @@ impl Col {
                     | ColumnOption::DialectSpecific(_)
             )
         });
-        Col { name: String::new(), nullable, default }
+        let virtual_ = options.iter().any(|o| {
+            matches!(
+                o,
+                ColumnOption::Generated { generation_expr: Some(_), generated_as, generation_expr_mode, .. }
+                    if *generated_as != GeneratedAs::ExpStored
+                        && *generation_expr_mode != Some(GeneratedExpressionMode::Stored)
+            )
+        });
+        Col { name: String::new(), nullable, default, virtual_ }
     }
 }
 
 /// Tables across files, and what the current file created.
 #[derive(Debug, Default)]
 pub(super) struct Model {
+    /// The dialect, for the names of unnamed indexes.
+    dialect: Dialect,
     tables: HashMap<String, Table>,
     /// Every table some file creates (or renames something to).
     created_anywhere: HashSet<String>,
@@ -68,9 +114,21 @@ pub(super) struct Model {
     schemas_here: HashSet<String>,
     /// Tables dropped by the current file, as they were.
     dropped_here: HashMap<String, Table>,
+    /// Indexes added by the current file: (table, index) keys.
+    indexes_here: HashSet<(String, String)>,
+    /// Indexes the current file dropped, as they were, with their table:
+    /// by index key.
+    dropped_indexes_here: HashMap<String, (String, Index)>,
+    /// Foreign keys added by the current file: (table, constraint) keys.
+    fks_here: HashSet<(String, String)>,
 }
 
 impl Model {
+    /// An empty model for `dialect`.
+    pub(super) fn new(dialect: Dialect) -> Model {
+        Model { dialect, ..Model::default() }
+    }
+
     /// First pass: remembers the tables a statement creates.
     pub(super) fn note_created(&mut self, s: &Statement) {
         match s {
@@ -97,6 +155,9 @@ impl Model {
         self.added_here.clear();
         self.schemas_here.clear();
         self.dropped_here.clear();
+        self.indexes_here.clear();
+        self.dropped_indexes_here.clear();
+        self.fks_here.clear();
     }
 
     /// The column `c` of table `t`, when the files define it.
@@ -139,6 +200,43 @@ impl Model {
         self.tables.get(k)
     }
 
+    /// The index `i` of table `t`, when known.
+    pub(super) fn index(&self, t: &str, i: &str) -> Option<&Index> {
+        self.tables.get(t).and_then(|t| t.indexes.get(i))
+    }
+
+    /// Whether the current file added index `i` to table `t`.
+    pub(super) fn index_added_here(&self, t: &str, i: &str) -> bool {
+        self.indexes_here.contains(&(t.to_string(), i.to_string()))
+    }
+
+    /// Index `i` of table `t` as the current file drops it: as it was when
+    /// dropped, or, when the drop is still to come, as it is now.
+    pub(super) fn dropped_index(&self, t: &str, i: &str) -> Option<&Index> {
+        match self.dropped_indexes_here.get(i) {
+            Some((table, index)) if table == t => Some(index),
+            _ => self.index(t, i),
+        }
+    }
+
+    /// Whether the current file added foreign key `fk` to table `t`.
+    pub(super) fn fk_added_here(&self, t: &str, fk: &str) -> bool {
+        self.fks_here.contains(&(t.to_string(), fk.to_string()))
+    }
+
+    /// The name of the index a `CREATE INDEX` creates: as written, or as
+    /// the database names it (PostgreSQL ends even a unique one in `_idx`:
+    /// `_key` is for constraints).
+    pub(super) fn created_index_name(&self, ci: &CreateIndex) -> String {
+        ci.name.as_ref().map_or_else(|| self.index_name(&bare(&ci.table_name), IndexKind::Plain, &ci.columns), bare)
+    }
+
+    /// The name the database gives an unnamed index of table `table` (as
+    /// written) on `columns`; see [`default_index_name`].
+    pub(super) fn index_name(&self, table: &str, kind: IndexKind, columns: &[IndexColumn]) -> String {
+        default_index_name(self.dialect, table, kind, columns)
+    }
+
     /// Applies a statement's effect on the schema.
     pub(super) fn apply(&mut self, s: &Statement) {
         match s {
@@ -160,9 +258,15 @@ impl Model {
                             t.fks.insert(name.unwrap_or_else(|| default_fk_name(&ct.name, &cols)), cols);
                         }
                     }
+                    for (name, index) in self.column_indexes(&ct.name, c) {
+                        t.indexes.insert(name, index);
+                    }
                 }
                 for c in &ct.constraints {
                     add_fk(&mut t, &ct.name, c);
+                    if let Some((name, index)) = self.constraint_index(&ct.name, c) {
+                        t.indexes.insert(name, index);
+                    }
                     if let TableConstraint::PrimaryKey(pk) = c {
                         for ic in &pk.columns {
                             if let Expr::Identifier(i) = &ic.column.expr {
@@ -184,6 +288,34 @@ impl Model {
                     }
                     self.created_here.remove(&k);
                 }
+            }
+            Statement::Drop { object_type: ObjectType::Index, names, table, .. } => {
+                for n in names {
+                    let i = key(n);
+                    let t = match table {
+                        Some(t) => Some(key(t)),
+                        None => self.tables.iter().find(|(_, t)| t.indexes.contains_key(&i)).map(|(k, _)| k.clone()),
+                    };
+                    if let Some(t) = t {
+                        self.drop_index(&t, &i);
+                    }
+                }
+            }
+            Statement::AlterIndex { name, operation: AlterIndexOperation::RenameIndex { index_name } } => {
+                let (from, to) = (key(name), key(index_name));
+                for (k, t) in &mut self.tables {
+                    if let Some(index) = t.indexes.remove(&from) {
+                        t.indexes.insert(to.clone(), index);
+                        if self.indexes_here.remove(&(k.clone(), from.clone())) {
+                            self.indexes_here.insert((k.clone(), to.clone()));
+                        }
+                    }
+                }
+            }
+            Statement::CreateIndex(ci) => {
+                let t = key(&ci.table_name);
+                let name = self.created_index_name(ci).to_lowercase();
+                self.add_index(&t, name, Index::of(ci.unique, &ci.columns));
             }
             Statement::Drop { object_type: ObjectType::Schema, names, .. } => {
                 for n in names {
@@ -207,6 +339,9 @@ impl Model {
                             let opts: Vec<ColumnOption> = column_def.options.iter().map(|o| o.option.clone()).collect();
                             self.set_col(&k, &c, Some(Col { name: column_def.name.value.clone(), ..Col::of(&opts) }));
                             self.added_here.insert((k.clone(), c));
+                            for (name, index) in self.column_indexes(&at.name, column_def) {
+                                self.add_index(&k, name, index);
+                            }
                         }
                         AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
                             let old = (k.clone(), old_column_name.value.to_lowercase());
@@ -214,6 +349,13 @@ impl Model {
                             let col = self.column(&k, &old.1).map(|c| Col { name: new_column_name.value.clone(), ..c });
                             self.set_col(&k, &old.1, None);
                             self.set_col(&k, &new, col);
+                            if let Some(t) = self.tables.get_mut(&k) {
+                                for p in t.indexes.values_mut().flat_map(|i| i.parts.iter_mut()) {
+                                    if *p == old.1 {
+                                        p.clone_from(&new);
+                                    }
+                                }
+                            }
                             if self.added_here.remove(&old) {
                                 self.added_here.insert((k.clone(), new));
                             }
@@ -242,19 +384,38 @@ impl Model {
                         }
                         AlterTableOperation::DropColumn { column_names, .. } => {
                             for c in column_names {
-                                self.set_col(&k, &c.value.to_lowercase(), None);
+                                let c = c.value.to_lowercase();
+                                self.set_col(&k, &c, None);
+                                // The column's indexes go with it.
+                                if let Some(t) = self.tables.get_mut(&k) {
+                                    t.indexes.retain(|_, i| !i.parts.contains(&c));
+                                }
                             }
                         }
                         AlterTableOperation::AddConstraint { constraint, .. } => {
                             if let Some(t) = self.tables.get_mut(&k) {
-                                add_fk(t, &at.name, constraint);
+                                if let Some(fk) = add_fk(t, &at.name, constraint) {
+                                    self.fks_here.insert((k.clone(), fk));
+                                }
+                            }
+                            if let Some((name, index)) = self.constraint_index(&at.name, constraint) {
+                                self.add_index(&k, name, index);
                             }
                         }
                         AlterTableOperation::DropConstraint { name, .. }
                         | AlterTableOperation::DropForeignKey { name, .. } => {
+                            let n = name.value.to_lowercase();
                             if let Some(t) = self.tables.get_mut(&k) {
-                                t.fks.remove(&name.value.to_lowercase());
+                                t.fks.remove(&n);
                             }
+                            self.fks_here.remove(&(k.clone(), n.clone()));
+                            // PostgreSQL: a unique or primary-key constraint is its index.
+                            self.drop_index(&k, &n);
+                        }
+                        AlterTableOperation::DropIndex { name } => self.drop_index(&k, &name.value.to_lowercase()),
+                        AlterTableOperation::DropPrimaryKey { .. } => {
+                            let pk = self.index_name(&bare(&at.name), IndexKind::Primary, &[]).to_lowercase();
+                            self.drop_index(&k, &pk);
                         }
                         AlterTableOperation::RenameTable { table_name } => {
                             let to = key(rename_target(table_name));
@@ -287,10 +448,101 @@ impl Model {
     /// Table `from` is now called `to`.
     fn rename(&mut self, from: &str, to: &str) {
         let t = self.tables.remove(from).unwrap_or_default();
+        for name in t.indexes.keys() {
+            if self.indexes_here.remove(&(from.to_string(), name.clone())) {
+                self.indexes_here.insert((to.to_string(), name.clone()));
+            }
+        }
         self.tables.insert(to.to_string(), t);
         if self.created_here.remove(from) {
             self.created_here.insert(to.to_string());
         }
+    }
+
+    /// Index `name` is added to table `t` by the current file. A table no
+    /// file creates is known from then on by this index alone.
+    fn add_index(&mut self, t: &str, name: String, index: Index) {
+        self.indexes_here.insert((t.to_string(), name.clone()));
+        self.tables.entry(t.to_string()).or_default().indexes.insert(name, index);
+    }
+
+    /// Index `i` of table `t` is dropped by the current file.
+    fn drop_index(&mut self, t: &str, i: &str) {
+        if let Some(index) = self.tables.get_mut(t).and_then(|table| table.indexes.remove(i)) {
+            self.dropped_indexes_here.insert(i.to_string(), (t.to_string(), index));
+        }
+        self.indexes_here.remove(&(t.to_string(), i.to_string()));
+    }
+
+    /// The indexes a column definition's `UNIQUE` and `PRIMARY KEY` create
+    /// on table `table`: (name key, index).
+    fn column_indexes(&self, table: &ObjectName, c: &ColumnDef) -> Vec<(String, Index)> {
+        let parts = [IndexColumn::from(c.name.clone())];
+        c.options
+            .iter()
+            .filter_map(|o| {
+                let kind = match o.option {
+                    ColumnOption::Unique(_) => IndexKind::Unique,
+                    ColumnOption::PrimaryKey(_) => IndexKind::Primary,
+                    _ => return None,
+                };
+                let name = match (&o.name, kind, self.dialect) {
+                    (_, IndexKind::Primary, Dialect::Mysql) | (None, _, _) => {
+                        self.index_name(&bare(table), kind, &parts).to_lowercase()
+                    }
+                    (Some(n), _, _) => n.value.to_lowercase(),
+                };
+                Some((name, Index::of(true, &parts)))
+            })
+            .collect()
+    }
+
+    /// The index a table constraint creates on table `table`, if any:
+    /// (name key, index).
+    fn constraint_index(&self, table: &ObjectName, c: &TableConstraint) -> Option<(String, Index)> {
+        let (name, kind, columns) = match c {
+            TableConstraint::Unique(u) => (u.index_name.as_ref().or(u.name.as_ref()), IndexKind::Unique, &u.columns),
+            TableConstraint::PrimaryKey(pk) => {
+                let name = if self.dialect == Dialect::Mysql { None } else { pk.name.as_ref() };
+                (name, IndexKind::Primary, &pk.columns)
+            }
+            TableConstraint::Index(i) => (i.name.as_ref(), IndexKind::Plain, &i.columns),
+            _ => return None,
+        };
+        let name =
+            name.map_or_else(|| self.index_name(&bare(table), kind, columns), |n| n.value.clone()).to_lowercase();
+        Some((name, Index::of(kind != IndexKind::Plain, columns)))
+    }
+}
+
+/// The column an index part names, if it is a column (not an expression).
+pub(super) fn index_column(c: &IndexColumn) -> Option<&Ident> {
+    match &c.column.expr {
+        Expr::Identifier(i) => Some(i),
+        Expr::CompoundIdentifier(is) => is.last(),
+        _ => None,
+    }
+}
+
+/// An index part: a column's key, or an expression's text, lowercase.
+fn part(c: &IndexColumn) -> String {
+    index_column(c).map_or_else(|| c.column.expr.to_string(), |i| i.value.clone()).to_lowercase()
+}
+
+/// The name a database gives an index of `table` (its last name part as
+/// written) created without one. PostgreSQL: `<table>_<columns>_idx`,
+/// `_key` for a unique constraint, `<table>_pkey` (an expression counts as
+/// `expr`); MySQL: the first column's name, `PRIMARY` for the primary
+/// key; the other dialects follow PostgreSQL. Not modelled: the suffixes
+/// that avoid a name already taken, and PostgreSQL's 63-byte limit.
+pub(super) fn default_index_name(dialect: Dialect, table: &str, kind: IndexKind, columns: &[IndexColumn]) -> String {
+    let names: Vec<&str> = columns.iter().map(|c| index_column(c).map_or("expr", |i| i.value.as_str())).collect();
+    match (dialect, kind) {
+        (Dialect::Mysql, IndexKind::Primary) => "PRIMARY".to_string(),
+        (Dialect::Mysql, _) => names.first().map_or_else(String::new, |n| n.to_string()),
+        (_, IndexKind::Primary) => format!("{table}_pkey"),
+        (_, IndexKind::Unique) => format!("{table}_{}_key", names.join("_")),
+        (_, IndexKind::Plain) => format!("{table}_{}_idx", names.join("_")),
     }
 }
 
@@ -301,13 +553,13 @@ pub(super) fn rename_target(k: &RenameTableNameKind) -> &ObjectName {
     }
 }
 
-/// Records `c` on `t` when it is a foreign key.
-fn add_fk(t: &mut Table, table: &ObjectName, c: &TableConstraint) {
-    if let TableConstraint::ForeignKey(fk) = c {
-        let cols: Vec<String> = fk.columns.iter().map(|i| i.value.to_lowercase()).collect();
-        let name = fk.name.as_ref().map_or_else(|| default_fk_name(table, &cols), |n| n.value.to_lowercase());
-        t.fks.insert(name, cols);
-    }
+/// Records `c` on `t` when it is a foreign key, and returns its name key.
+fn add_fk(t: &mut Table, table: &ObjectName, c: &TableConstraint) -> Option<String> {
+    let TableConstraint::ForeignKey(fk) = c else { return None };
+    let cols: Vec<String> = fk.columns.iter().map(|i| i.value.to_lowercase()).collect();
+    let name = fk.name.as_ref().map_or_else(|| default_fk_name(table, &cols), |n| n.value.to_lowercase());
+    t.fks.insert(name.clone(), cols);
+    Some(name)
 }
 
 /// PostgreSQL's name for an unnamed foreign key: `<table>_<columns>_fkey`.

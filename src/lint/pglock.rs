@@ -35,8 +35,8 @@ const VOLATILE: [&str; 9] = [
 pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
     match s {
         Statement::CreateIndex(ci) => {
-            let index = ci.name.as_ref().map(bare).unwrap_or_default();
             let table = bare(&ci.table_name);
+            let index = cx.model.created_index_name(ci);
             if ci.concurrently && cx.in_tx {
                 out.push(Diag::warn(
                     "PG103",
@@ -114,13 +114,12 @@ pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
                             TableConstraint::ForeignKey(c) => ("PG306", "FOREIGN KEY", c.name.as_ref()),
                             _ => continue,
                         };
-                        let name = name.map(|n| n.value.clone()).unwrap_or_default();
+                        let name = name.map(|n| format!(" {}", go_quote(&n.value))).unwrap_or_default();
                         out.push(Diag::warn(
                             code,
                             NAME,
                             format!(
-                                "Adding {kind} constraint {} on table {table} without NOT VALID scans the whole table while holding a lock that blocks writes",
-                                go_quote(&name)
+                                "Adding {kind} constraint{name} on table {table} without NOT VALID scans the whole table while holding a lock that blocks writes"
                             ),
                             "add the constraint NOT VALID, then VALIDATE CONSTRAINT in a separate statement",
                         ));
