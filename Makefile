@@ -61,12 +61,17 @@ build: tools
 	cargo build --release --workspace
 
 # The npm package: wasm-pack's output, optimised by wasm-opt, plus the Node
-# entry point and the CLI (npm/finalize.mjs).
+# entry point and the CLI (npm/finalize.mjs). The lint module (wasm-lint/,
+# sqlparser) is a second wasm module in pkg/lint/, loaded only by lint() and
+# preview(); wasm-pack's --out-dir is relative to the crate.
 pkg: tools
 	wasm-pack build --release --target web --out-dir pkg --weak-refs --no-opt
 	wasm-opt -O3 pkg/strata_bg.wasm -o pkg/strata_bg.wasm
+	wasm-pack build wasm-lint --release --target web --out-dir ../pkg/lint --weak-refs --no-opt
+	wasm-opt -O3 pkg/lint/strata_lint_bg.wasm -o pkg/lint/strata_lint_bg.wasm
 	node npm/finalize.mjs
-	@echo "pkg/strata_bg.wasm: $$(stat -c%s pkg/strata_bg.wasm) bytes, $$(gzip -9c pkg/strata_bg.wasm | wc -c) gzipped"
+	@for w in pkg/strata_bg.wasm pkg/lint/strata_lint_bg.wasm; do \
+		echo "$$w: $$(stat -c%s $$w) bytes, $$(gzip -9c $$w | wc -c) gzipped"; done
 
 # The web viewer's files, served by `strata-server serve --www target/www`:
 # the page shell (www/), the wasm module and its JS glue, and report.css, the

@@ -7,3 +7,6 @@ import { initSync } from "./strata.js";
 initSync({ module: readFileSync(new URL("./strata_bg.wasm", import.meta.url)) });
 
 export * from "./strata.js";
+// lint() and preview(): the lint module, instantiated on their first call
+// (importing this file does not load it).
+export { lint, preview } from "./lint.mjs";

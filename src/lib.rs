@@ -68,7 +68,9 @@ mod test_util;
 mod text;
 pub mod view;
 
-#[cfg(target_arch = "wasm32")]
+// The main module's JavaScript API; the lint module (wasm-lint/) builds
+// this crate without the `js` feature, so its exports stay out of it.
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
 #[allow(unsafe_code)]
 mod wasm;
 // The plan-digest fixture of the wasm tests, checked natively too.
