@@ -9,7 +9,10 @@
 //            generated ~32 MiB SQL file;
 //   plan     `plan(dir, revisions)` over 10,000 small migration files (about
 //            430 bytes each) against 10,000 revision rows (nothing pending)
-//            and 9,000 (1,000 files pending), beside `dir.sum()` alone.
+//            and 9,000 (1,000 files pending), beside `dir.sum()` alone;
+//   lint     `lint(dir)` (the lint module, pkg/lint/) over 1,000 of the plan's
+//            files, every file new; its first call, which instantiates
+//            the module, is timed apart.
 //
 // The data has the shapes and sizes of the generators in benches/sum.rs,
 // benches/lex.rs and benches/common/mod.rs (not the same bytes). Each measurement is repeated; the
@@ -21,7 +24,7 @@
 //   node benches/wasm.mjs --only sum       only new Directory(...).sum()
 //   node benches/wasm.mjs --only split,sha256 --runs 5
 //
-// Sections for --only: sum, sha256 (per file), sha256-concat, split, plan.
+// Sections for --only: sum, sha256 (per file), sha256-concat, split, plan, lint.
 // Peak memory of the sum alone: /usr/bin/time -v node benches/wasm.mjs --only sum
 //
 //   node benches/wasm.mjs --write-dir DIR  writes the 10,000 generated files
@@ -39,11 +42,11 @@ if (!existsSync(pkgEntry)) {
   console.error("pkg/node.mjs is missing: build the package first with `make pkg`.");
   process.exit(2);
 }
-const { Directory, sha256, splitStatements, splitFile, statementSpans, plan, Revisions } = await import(pkgEntry.href);
+const { Directory, sha256, splitStatements, splitFile, statementSpans, plan, Revisions, lint } = await import(pkgEntry.href);
 
 // ---- arguments -------------------------------------------------------------
 
-const SECTIONS = ["sum", "sha256", "sha256-concat", "split", "plan"];
+const SECTIONS = ["sum", "sha256", "sha256-concat", "split", "plan", "lint"];
 const args = process.argv.slice(2);
 let only = SECTIONS;
 let runs = 7;
@@ -546,6 +549,27 @@ if (want("plan")) {
       },
     ),
   );
+  dir.free();
+}
+
+if (want("lint")) {
+  const { files } = generatePlanFixture(1_000);
+  const bytes = files.slice(0, -1).reduce((n, f) => n + f.bytes.length, 0);
+  const dir = new Directory(files, { dialect: "postgres" });
+  // The first call reads and instantiates the lint module.
+  const t0 = performance.now();
+  const first = lint(dir);
+  const load = performance.now() - t0;
+  console.error(
+    `lint: ${files.length - 1} files, ${bytes} bytes; first call ${load.toFixed(0)} ms (module load included); ` +
+      `${first.findings.length} findings, ${first.unparsed.length} unparsed`,
+  );
+  notes.push(`lint(dir) first call, lint module instantiated: ${load.toFixed(1)} ms`);
+  const [row] = measure({ label: "lint(dir): 1,000 files, all new", bytes, run: () => lint(dir) });
+  rows.push(row);
+  notes.push(`wasm lint of 1,000 files: ${row.median.toFixed(1)} ms a run, ${Math.round(1_000 / (row.median / 1e3))} files/s (median)`);
+  const lintWasm = new URL("pkg/lint/strata_lint_bg.wasm", root);
+  if (existsSync(lintWasm)) notes.push(`pkg/lint/strata_lint_bg.wasm: ${readFileSync(lintWasm).length} bytes`);
   dir.free();
 }
 
