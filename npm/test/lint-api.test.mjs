@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { Directory, lint, preview } from "../../pkg/node.mjs";
 import * as lintEntry from "../../pkg/lint.mjs";
+import { PKG, SHOW, launchChromium, needDevTools, page, runPage, serve } from "./helpers.mjs";
 
 const enc = new TextEncoder();
 const file = (name, text) => ({ name, bytes: enc.encode(text) });
@@ -193,4 +194,37 @@ test("strata/lint exports lint, preview, init and initSync; the Node entry the s
   assert.equal(lintEntry.preview, preview);
   assert.equal(typeof lintEntry.default, "function");
   assert.equal(typeof lintEntry.initSync, "function");
+});
+
+const BROWSER_MAIN = `import init, { lint } from "/pkg/lint.mjs";
+import { show } from "/show.js";
+try {
+  let before;
+  try {
+    lint({ files: [] });
+  } catch (e) {
+    before = e.code;
+  }
+  await init();
+  const enc = new TextEncoder();
+  const files = [
+    { name: "1_init.sql", bytes: enc.encode("CREATE TABLE users (id int);\\n") },
+    { name: "2_drop.sql", bytes: enc.encode("DROP TABLE users;\\n") },
+  ];
+  const r = lint({ files, dialect: "postgres" }, { files: ["2_drop.sql"] });
+  show({ before, codes: r.findings.map((f) => f.code), marker: r.toMarkdown().split("\\n")[0] });
+} catch (e) {
+  show({ failed: String((e && e.stack) || e) });
+}
+`;
+
+test("strata/lint in Chromium: init() fetches the lint module (and not the main one), then lint() works", { timeout: 60_000 }, async (t) => {
+  if (!needDevTools(t, "playwright-core")) return;
+  const server = await serve(PKG, { "/": page("/main.js"), "/main.js": BROWSER_MAIN, "/show.js": SHOW }, "/pkg/");
+  t.after(server.close);
+  const browser = await launchChromium(t);
+  const result = await runPage(browser, `${server.url}/`);
+  assert.deepEqual(result, { before: "lint-not-loaded", codes: ["DS102"], marker: "<!-- strata:preview lint -->" });
+  const wasm = server.served.filter((r) => r.path.endsWith(".wasm"));
+  assert.deepEqual(wasm, [{ path: "/pkg/lint/strata_lint_bg.wasm", status: 200, type: "application/wasm" }]);
 });
