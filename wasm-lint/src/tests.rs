@@ -39,3 +39,51 @@ fn refuses_bad_options_and_files_with_hints() {
     assert_eq!(e.file.as_deref(), Some("../1.sql"));
     assert!(options_from_json::<LintOptions>("null", "x", "").is_ok());
 }
+
+#[test]
+fn previews_with_a_target_from_the_hook_answer_or_rows() {
+    let init = ("1_init.sql", "CREATE TABLE t (id int);\n");
+    let sum = Directory::new([(init.0, init.1.as_bytes().to_vec())]).unwrap().checksum().render();
+    let local = input(&[init, ("atlas.sum", &sum)], Some("postgres"));
+    let args = |revisions: &str| {
+        options_from_json::<PreviewArgs>(
+            &format!(r#"{{"name":"app","target":{{"name":"prod","revisions":{revisions}}}}}"#),
+            "preview options",
+            PREVIEW_OPTIONS_HINT,
+        )
+    };
+    // The hook's answer names the dialect; the rows alone take the directory's.
+    for revisions in [r#"{"target":"prod","dialect":"postgres","revisions":[],"tableMissing":true}"#, "[]"] {
+        let r = preview(&local, None, &args(revisions).unwrap()).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&r.json).unwrap();
+        assert_eq!(doc["format"], "strata.preview/v1");
+        assert_eq!(doc["base"]["reference"], "app@latest");
+        assert_eq!(doc["target"]["dialect"], "postgres", "{revisions}");
+        assert_eq!(doc["target"]["plan"]["files"][0]["name"], "1_init.sql");
+        assert!(r.markdown.starts_with("<!-- strata:preview app -->\n"));
+    }
+    let e = preview(&local, None, &args("3").unwrap()).unwrap_err();
+    assert!(e.message.contains("target.revisions"), "{}", e.message);
+    let e = preview(&local, None, &args(r#"[{"type":"nonsense"}]"#).unwrap()).unwrap_err();
+    assert_eq!(e.code, "invalid-options");
+    let e = preview(
+        &local,
+        Some(&input(&[("a/1.sql", "")], None)),
+        &PreviewArgs { name: "app".into(), ..PreviewArgs::default() },
+    )
+    .unwrap_err();
+    assert_eq!(e.detail.as_deref(), Some("in the base directory app@latest"));
+    let e = preview(&local, None, &PreviewArgs::default()).unwrap_err();
+    assert!(e.message.contains("`name`"), "{}", e.message);
+}
+
+#[test]
+fn lint_renders_through_the_preview_against_the_other_files() {
+    let dir =
+        input(&[("1_init.sql", "CREATE TABLE t (id int);\n"), ("2_drop.sql", "DROP TABLE t;\n")], Some("postgres"));
+    let r =
+        render_lint(&dir, &LintOptions { files: Some(vec!["2_drop.sql".into()]), ..LintOptions::default() }).unwrap();
+    assert!(r.markdown.contains("`DS102`"), "{}", r.markdown);
+    assert!(r.text.contains("2_drop.sql:1: error DS102"), "{}", r.text);
+    assert!(!r.text.contains("== 1_init.sql"), "only the linted files are new: {}", r.text);
+}
