@@ -163,7 +163,7 @@ bench-tools:
 	@command -v sqlx >/dev/null || cargo install sqlx-cli --no-default-features --features postgres,rustls
 
 bench: pkg bench-tools
-	cargo bench --bench sum --bench lex --bench plan
+	cargo bench --features lint --bench sum --bench lex --bench plan --bench lint
 	node benches/wasm.mjs
 	@# The registry: push/pull with the CLI against a release server, wrk on manifests.
 	cargo build --release -p strata-server

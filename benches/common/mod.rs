@@ -1,6 +1,7 @@
 //! What the benchmarks' data generators share: a seeded random source and a
-//! word list, so that every run measures the same bytes, and the planning
-//! fixture (a directory of small migration files and its revision rows).
+//! word list, so that every run measures the same bytes, the planning
+//! fixture (a directory of small migration files and its revision rows)
+//! and the lint fixture (the same files with more kinds of statements).
 //!
 //! Each benchmark uses part of it (`mod common;`), hence no dead-code lint.
 #![allow(dead_code)]
@@ -39,9 +40,9 @@ const PLAN_TYPES: &[&str] =
 
 /// One small migration file as `atlas migrate diff` writes them for
 /// PostgreSQL: 1 to 4 statements (a table, an index, a column, a
-/// constraint), each after Atlas's comment line. Returns the text and its
-/// number of statements.
-fn plan_file_text(r: &mut Rng, i: usize) -> (String, u64) {
+/// constraint), each after Atlas's comment line. Returns the text, its
+/// number of statements and the table it creates.
+fn plan_file_text(r: &mut Rng, i: usize) -> (String, u64, String) {
     use std::fmt::Write;
     let n = 1 + r.below(4);
     let mut s = String::with_capacity(512);
@@ -80,7 +81,7 @@ fn plan_file_text(r: &mut Rng, i: usize) -> (String, u64) {
             }
         }
     }
-    (s, n)
+    (s, n, t)
 }
 
 /// A directory for planning benchmarks and the database that applied part
@@ -102,7 +103,7 @@ pub fn plan_fixture(files: usize, applied: usize) -> PlanFixture {
     let mut entries = Vec::with_capacity(files + 1);
     let mut totals = Vec::with_capacity(files);
     for i in 1..=files {
-        let (text, n) = plan_file_text(&mut r, i);
+        let (text, n, _) = plan_file_text(&mut r, i);
         let name = format!("{}_add_{}_{i}.sql", 20240101000000u64 + i as u64, WORDS[i % WORDS.len()]);
         entries.push((name, text.into_bytes()));
         totals.push(n);
@@ -131,4 +132,82 @@ pub fn plan_fixture(files: usize, applied: usize) -> PlanFixture {
         .collect();
     entries.push(("atlas.sum".into(), sum.render().into_bytes()));
     PlanFixture { entries, revisions }
+}
+
+/// `files` PostgreSQL migration files for the lint benchmark, in name
+/// order (`20240101000001_lint_1.sql`, ...; no `atlas.sum`). Each starts
+/// as a planning file ([`plan_file_text`]: a table with its primary key,
+/// then indexes, columns and foreign keys on it) and goes on with 3 to 6
+/// statements on tables of earlier files, which are the ones the
+/// analyzers look at: a column added (a constant default, a volatile one,
+/// NOT NULL without one, or nullable), an index (CONCURRENTLY in the files
+/// that run outside a transaction), an INSERT of a few rows; every 4th
+/// file a plpgsql function in dollar quotes, every 10th a column renamed,
+/// every 15th a column dropped and every 25th a table dropped. About 5 to
+/// 10 statements a file. Deterministic (fixed seed).
+pub fn lint_fixture(files: usize) -> Vec<(String, Vec<u8>)> {
+    use std::fmt::Write;
+    let mut r = Rng(0x5eed_11a7_0000_0004);
+    let mut tables: Vec<String> = Vec::with_capacity(files);
+    let mut entries = Vec::with_capacity(files);
+    for i in 1..=files {
+        let no_tx = r.below(5) == 0;
+        let (head, _, table) = plan_file_text(&mut r, i);
+        let mut s = String::with_capacity(head.len() + 1024);
+        if no_tx {
+            s.push_str("-- atlas:txmode none\n\n");
+        }
+        s.push_str(&head);
+        // A table of an earlier file (this file's own for the first one).
+        let earlier = |r: &mut Rng| {
+            if tables.is_empty() {
+                table.clone()
+            } else {
+                tables[r.below(tables.len() as u64) as usize].clone()
+            }
+        };
+        for k in 0..3 + r.below(4) {
+            let t = earlier(&mut r);
+            let c = r.pick(WORDS);
+            let _ = match r.below(6) {
+                0 => writeln!(s, "ALTER TABLE \"{t}\" ADD COLUMN \"{c}_x{i}\" text NOT NULL DEFAULT 'n/a';"),
+                1 => writeln!(s, "ALTER TABLE \"{t}\" ADD COLUMN \"{c}_u{i}\" uuid DEFAULT gen_random_uuid();"),
+                2 => writeln!(s, "ALTER TABLE \"{t}\" ADD COLUMN \"{c}_n{i}\" integer NOT NULL;"),
+                3 => {
+                    let concurrently = if no_tx { " CONCURRENTLY" } else { "" };
+                    writeln!(s, "CREATE INDEX{concurrently} \"{t}_{c}_{i}_{k}\" ON \"{t}\" (\"id\");")
+                }
+                4 => writeln!(
+                    s,
+                    "INSERT INTO \"{t}\" (\"id\", \"note\") VALUES ({i}, 'it''s {c}; not a statement end'), ({}, '{c} -- {k}');",
+                    i + 100_000
+                ),
+                _ => writeln!(s, "ALTER TABLE \"{t}\" ADD COLUMN \"{c}_{i}_{k}\" bigint;"),
+            };
+        }
+        if i % 4 == 0 {
+            let t = earlier(&mut r);
+            let _ = write!(
+                s,
+                "CREATE FUNCTION \"count_{i}\"(p bigint) RETURNS bigint LANGUAGE plpgsql AS $fn$\n\
+                 DECLARE n bigint;\nBEGIN\n  SELECT count(*) INTO n FROM \"{t}\" WHERE \"id\" > p; -- ';' inside\n  \
+                 RETURN n;\nEND;\n$fn$;\n"
+            );
+        }
+        if i % 10 == 0 {
+            let t = earlier(&mut r);
+            let _ = writeln!(s, "ALTER TABLE \"{t}\" RENAME COLUMN \"id\" TO \"{t}_id\";");
+        }
+        if i % 15 == 0 {
+            let t = earlier(&mut r);
+            let _ = writeln!(s, "ALTER TABLE \"{t}\" DROP COLUMN \"{}_0\";", r.pick(WORDS));
+        }
+        if i % 25 == 0 {
+            let t = earlier(&mut r);
+            let _ = writeln!(s, "DROP TABLE IF EXISTS \"{t}\";");
+        }
+        tables.push(table);
+        entries.push((format!("{}_lint_{i}.sql", 20240101000000u64 + i as u64), s.into_bytes()));
+    }
+    entries
 }
