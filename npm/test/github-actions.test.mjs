@@ -661,13 +661,6 @@ test("pull request: the preview step against a real registry, the comment step a
   if (!needServer(t)) return;
   const server = await productionServer(t);
   const gh = await startGitHub(t);
-  // main: 3 files pushed as latest.
-  const main = checkout(3);
-  const pushed = strata(["push", "--dir", join(main, "migrations"), "--name", "app", "--registry", server.url], {
-    env: { ...runnerEnv(main), STRATA_TOKEN: server.tokens["github-push"] },
-  });
-  assert.equal(pushed.status, 0, pushed.stderr);
-
   const previewJob = (ws, registry = server.url, token = server.tokens["github-preview"]) =>
     runJob(WORKFLOWS.preview.jobs.preview, {
       workspace: ws,
@@ -675,29 +668,39 @@ test("pull request: the preview step against a real registry, the comment step a
       env: { GITHUB_API_URL: gh.url, GITHUB_EVENT_PATH: join(ws, "event.json"), GITHUB_EVENT_NAME: "pull_request" },
     });
   const notRun = { "actions/checkout@v4": "not run", "actions/setup-node@v4": "not run", [INSTALL]: "not run" };
+  /** Runs the job on `ws`; asserts the preview's exit code, the comment call and the verdict; returns the Markdown. */
+  const commented = async (ws, { code, call }) => {
+    const job = await previewJob(ws);
+    const verdict = code === "1" ? "failure" : "skipped";
+    assertSteps(job, { ...notRun, Preview: "success", Comment: "success", "Fail on preview errors": verdict });
+    assert.equal(job.step("Preview").outputs.code, code);
+    assert.match(job.step("Comment").stdout, new RegExp(`^${call}: `));
+    const md = readFileSync(join(ws, "preview.md"), "utf8");
+    assert.ok(md.startsWith("<!-- strata:preview app -->\n"), md.slice(0, 200));
+    assert.ok(md.length < 65_536);
+    assert.deepEqual(gh.comments().map((c) => c.body), [md], "one comment: the preview");
+    return md;
+  };
 
-  // The pull request adds a file: a clean preview (or warnings only), commented, the job passes.
+  // Before main's first push the registry has no app@latest: warnings only (exit 4), commented, the job passes.
   const ws = checkout(3);
-  migrationDir(1, { dir: join(ws, "migrations"), first: 4 });
-  const clean = await previewJob(ws);
-  assertSteps(clean, { ...notRun, Preview: "success", Comment: "success", "Fail on preview errors": "skipped" });
-  assert.match(clean.step("Preview").outputs.code, /^[04]$/);
-  const md = readFileSync(join(ws, "preview.md"), "utf8");
-  assert.ok(md.startsWith("<!-- strata:preview app -->\n"), md.slice(0, 200));
-  assert.ok(md.length < 65_536);
-  assert.match(md, /20240101000004_t4\.sql/);
-  assert.deepEqual(gh.comments().map((c) => c.body), [md], "the comment is the preview");
+  await commented(ws, { code: "4", call: "created" });
 
-  // A later commit edits a file latest has (history rewritten): exit 1, the comment is updated, then the job fails.
+  // main pushes its 3 files as latest; the pull request adds a fourth: clean (exit 0), the same comment edited.
+  const main = checkout(3);
+  const pushed = strata(["push", "--dir", join(main, "migrations"), "--name", "app", "--registry", server.url], {
+    env: { ...runnerEnv(main), STRATA_TOKEN: server.tokens["github-push"] },
+  });
+  assert.equal(pushed.status, 0, pushed.stderr);
+  migrationDir(1, { dir: join(ws, "migrations"), first: 4 });
+  const md = await commented(ws, { code: "0", call: "updated" });
+  assert.match(md, /20240101000004_t4\.sql/);
+
+  // A later commit edits a file latest has (history rewritten): exit 1, the comment is edited, then the job fails.
   writeFileSync(join(ws, "migrations", "20240101000001_t1.sql"), "CREATE TABLE t1 (id bigint);\n");
   assert.equal(strata(["hash", "--dir", join(ws, "migrations")]).status, 0);
-  const rewritten = await previewJob(ws);
-  assertSteps(rewritten, { ...notRun, Preview: "success", Comment: "success", "Fail on preview errors": "failure" });
-  assert.equal(rewritten.step("Preview").outputs.code, "1");
-  const md2 = readFileSync(join(ws, "preview.md"), "utf8");
-  assert.notEqual(md2, md);
-  assert.deepEqual(gh.comments().map((c) => c.body), [md2], "the same comment, edited");
-  assert.deepEqual(writes(gh).map((w) => w.split(" ")[0]), ["POST", "PATCH"]);
+  assert.notEqual(await commented(ws, { code: "1", call: "updated" }), md);
+  assert.deepEqual(writes(gh).map((w) => w.split(" ")[0]), ["POST", "PATCH", "PATCH"]);
 
   // The registry does not answer, or refuses the token: no preview, no comment, the job fails at the preview step.
   const before = gh.requests.length;
