@@ -24,7 +24,12 @@ pub(super) fn check(cx: &Ctx, s: &Statement, out: &mut Vec<Diag>) {
                     // MySQL's CHANGE renames when the names differ.
                     AlterTableOperation::RenameColumn { old_column_name: old, new_column_name: new }
                     | AlterTableOperation::ChangeColumn { old_name: old, new_name: new, .. } => {
-                        if old.value == new.value || cx.model.added_here(&t, &old.value.to_lowercase()) {
+                        let o = old.value.to_lowercase();
+                        // As in Atlas, adding a column of the old name back
+                        // (from this statement on) keeps old clients working.
+                        let added_back =
+                            cx.added_columns.iter().any(|(i, at, c)| *i >= cx.index && *at == t && *c == o);
+                        if old.value == new.value || cx.model.added_here(&t, &o) || added_back {
                             continue;
                         }
                         out.push(Diag::warn(

@@ -32,7 +32,7 @@
 //! | MY102 | `inline_references` | MySQL: a column defined with inline `REFERENCES`, which MySQL ignores (warning, never an error) |
 //! | LT101 | `data_depend` | SQLite's table copy (`ALTER TABLE new RENAME TO t` after `DROP TABLE t` in the file) making a column nullable in the old `t` `NOT NULL` without default |
 //! | BC101 | `incompatible` | a table renamed, unless a view with the old name is created later in the file |
-//! | BC102 | `incompatible` | a column renamed (`RENAME COLUMN`, MySQL's `CHANGE` to another name) |
+//! | BC102 | `incompatible` | a column renamed (`RENAME COLUMN`, MySQL's `CHANGE` to another name), unless the file adds a column of the old name back |
 //! | CD101 | `condrop` | a foreign key dropped (MySQL's `DROP FOREIGN KEY`, or `DROP CONSTRAINT` of a foreign key the files created), unless the statement drops one of its columns or the file added it |
 //! | PG101 | `pg_locking` | `CREATE INDEX` without `CONCURRENTLY` on an existing table |
 //! | PG103 | `pg_locking` | `CREATE INDEX CONCURRENTLY` in a file that runs in a transaction (no `-- atlas:txmode none`) |
@@ -179,6 +179,8 @@ pub(crate) struct Ctx {
     views: Vec<(usize, String)>,
     /// Indexes this file drops (any statement), by name key.
     dropped_indexes: Vec<String>,
+    /// Columns this file adds: (statement index, table key, column key).
+    added_columns: Vec<(usize, String, String)>,
     /// The index of the statement being analysed in its file.
     index: usize,
 }
@@ -278,6 +280,7 @@ pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport
         dropped_schemas: Vec::new(),
         views: Vec::new(),
         dropped_indexes: Vec::new(),
+        added_columns: Vec::new(),
         index: 0,
     };
     let mut report = LintReport::default();
@@ -311,6 +314,7 @@ pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport
             cx.dropped_schemas.clear();
             cx.views.clear();
             cx.dropped_indexes.clear();
+            cx.added_columns.clear();
             for (i, p) in parsed.iter().enumerate() {
                 for s in p.ast.iter().flatten() {
                     match s {
@@ -321,11 +325,19 @@ pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport
                             cx.dropped_indexes.extend(names.iter().map(key));
                         }
                         Statement::AlterTable(at) => {
-                            cx.dropped_indexes.extend(at.operations.iter().filter_map(|op| match op {
-                                AlterTableOperation::DropIndex { name }
-                                | AlterTableOperation::DropConstraint { name, .. } => Some(name.value.to_lowercase()),
-                                _ => None,
-                            }));
+                            for op in &at.operations {
+                                match op {
+                                    AlterTableOperation::DropIndex { name }
+                                    | AlterTableOperation::DropConstraint { name, .. } => {
+                                        cx.dropped_indexes.push(name.value.to_lowercase());
+                                    }
+                                    AlterTableOperation::AddColumn { column_def, .. } => {
+                                        let c = column_def.name.value.to_lowercase();
+                                        cx.added_columns.push((i, key(&at.name), c));
+                                    }
+                                    _ => {}
+                                }
+                            }
                         }
                         Statement::CreateView(v) => cx.views.push((i, key(&v.name))),
                         _ => {}

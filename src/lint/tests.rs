@@ -393,8 +393,18 @@ fn bc102_column_renamed() {
             (Dialect::Generic, "ALTER TABLE users ADD COLUMN x int;\nALTER TABLE users RENAME COLUMN x TO y;\n"),
             (Dialect::Generic, "CREATE TABLE t (a int);\nALTER TABLE t RENAME COLUMN a TO b;\n"),
             (Dialect::Mysql, "ALTER TABLE users CHANGE name name varchar(20);\n"),
+            (
+                Dialect::Postgres,
+                "ALTER TABLE users RENAME COLUMN name TO full_name;\nALTER TABLE users ADD COLUMN name text GENERATED ALWAYS AS (full_name) STORED;\n",
+            ),
         ],
     );
+    // A column of the old name added to another table does not count.
+    let r = lint_new(
+        Dialect::Generic,
+        "ALTER TABLE users RENAME COLUMN name TO full_name;\nALTER TABLE posts ADD COLUMN name text;\n",
+    );
+    assert_eq!(only(&r, "BC102"), [r#"Renaming column "name" to "full_name""#]);
 }
 
 #[test]
