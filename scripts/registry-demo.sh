@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The registry part of `make run`: a strata-server with embedded storage in
 # target/run/registry, a push of examples/migrations, its tags, a pull that
-# verifies every byte, and a push after an edit that only uploads what
-# changed. The server is stopped (SIGTERM) at the end.
+# verifies every byte, a pull request's preview (strata plan --base), and a
+# push after the merge that only uploads what changed. The server is
+# stopped (SIGTERM) at the end.
 #
 #   scripts/registry-demo.sh SERVER_BIN
 set -euo pipefail
@@ -48,10 +49,17 @@ show $STRATA pull app@v1 --out "$RUN/pulled"
 show diff -r examples/migrations "$RUN/pulled"
 echo "identical"
 
-step "strata push after adding a migration: only the new file is uploaded"
+step "strata plan --base: a pull request adds a migration; its preview against app@latest (exit 4: warnings only)"
 cp -r examples/migrations "$RUN/next"
-printf 'ALTER TABLE users ADD COLUMN bio text;\n' >"$RUN/next/20240201000000_add_bio.sql"
+printf 'ALTER TABLE users ADD COLUMN bio text;\nCREATE INDEX users_bio ON users (bio);\n' >"$RUN/next/20240201000000_add_bio.sql"
 $STRATA hash --dir "$RUN/next"
+code=0
+echo "\$ $STRATA plan --dir $RUN/next --base app@latest --dialect postgres --format markdown > $RUN/preview.md"
+$STRATA plan --dir "$RUN/next" --base app@latest --dialect postgres --format markdown >"$RUN/preview.md" || code=$?
+cat "$RUN/preview.md"
+test $code -eq 4
+
+step "strata push after the merge: only the new file is uploaded"
 show $STRATA push --dir "$RUN/next" --name app --tag v2
 show $STRATA tags app
 

@@ -204,6 +204,11 @@ pub(crate) fn line_col(src: &[u8], offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// `n thing` or `n things` (only 1 is singular: `0 files`).
+pub(crate) fn count(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,9 +242,4 @@ mod tests {
         assert_eq!(line_col(b"ab\ncd", 4), (2, 2));
         assert_eq!(line_col(b"ab", 0), (1, 1));
     }
-}
-
-/// `n thing` or `n things` (only 1 is singular: `0 files`).
-pub(crate) fn count(n: usize, thing: &str) -> String {
-    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
 }

@@ -14,7 +14,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, renameSync, mkdirSync, rmSync, rmdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Directory, DirectoryBuilder, Hook, Registry, splitFile, isMigrationFile, sumFileName, plan, status, renderReport, renderReportHtml } from "../node.mjs";
+import { Directory, DirectoryBuilder, Hook, Registry, splitFile, isMigrationFile, sumFileName, plan, preview, status, renderReport, renderReportHtml } from "../node.mjs";
 
 const VERSION = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
@@ -27,6 +27,9 @@ Usage:
   strata statements FILE [--dialect D] [--json] print the statements of a SQL file
   strata plan --revisions FILE [--dir DIR] [--json | --markdown] [options]
                                                 what 'atlas migrate apply' would run
+  strata plan --base NAME@TAG [--dir DIR] [--format markdown|json|text] [--hook URL --target T]
+                                                preview a pull request against a registry tag:
+                                                new files, statements, lint, atlas.sum
   strata status --revisions FILE [--dir DIR] [--json]
                                                 where the database stands, like 'atlas migrate status'
   strata status NAME[@TAG] --hook URL --target T [--json]
@@ -49,7 +52,7 @@ hook commands the server URL from --hook; the token comes from --token or
 STRATA_TOKEN.
 
 Exit codes: 0 success, 1 failure, 2 usage error; plan and status exit 3
-when files are pending.
+when files are pending; plan --base exits 4 for warnings only.
 `,
   hash: `Usage: strata hash [--dir DIR] [--max-file-size SIZE]
 
@@ -124,6 +127,32 @@ Options:
 Exit codes: 0 nothing to apply, 3 files (or a baseline row) to apply, 1 Atlas
 would refuse (checksum, database not clean, files out of order, a file the
 run would stop at), 2 usage error.
+
+Preview (a pull request):
+  strata plan --base NAME@TAG [--dir DIR] [--registry URL] [--token T]
+              [--dialect D] [--format markdown|json|text] [--hook URL --target T]
+
+Compares DIR with version NAME@TAG of the registry (fetched and verified
+byte by byte): the files DIR adds and their statements, files of the tag
+that DIR changed or removed (an error: history rewritten), new files that
+sort before the tag's last file (an error: out of order), whether
+atlas.sum is valid, and the lint findings on the new files (Atlas's
+analyzers and PostgreSQL locking checks). With --hook and --target it also
+plans DIR against the target's revisions: what would run there now. A tag
+that does not exist yet is a warning: every file is new.
+
+  --base NAME@TAG        the registry version to compare with (e.g. app@latest)
+  --registry URL         the registry (default: STRATA_REGISTRY)
+  --token T              the token (default: STRATA_TOKEN; scope read)
+  --format F             text (default), markdown (one pull request comment,
+                         under 65,536 characters, first line the hidden
+                         marker <!-- strata:preview NAME -->) or json
+                         (strata.preview/v1)
+  --hook URL --target T  also plan against target T of the server at URL
+  --dialect D            how to split and parse (default: the target's
+                         dialect with --hook, else generic)
+
+Exit codes: 0 clean, 1 errors, 4 warnings only, 2 usage error.
 `,
   status: `Usage: strata status --revisions FILE [--dir DIR] [--dialect D] [--json]
        strata status NAME[@TAG] --hook URL --target T [--token TOKEN] [--json]
@@ -502,7 +531,7 @@ function progressBar(enabled) {
 function openRegistry(values, onProgress, cache = false) {
   const url = values.registry ?? process.env.STRATA_REGISTRY;
   if (!url) throw new UsageError("no registry: pass --registry URL or set STRATA_REGISTRY (e.g. http://127.0.0.1:8080)");
-  const token = process.env.STRATA_TOKEN || undefined;
+  const token = values.token || process.env.STRATA_TOKEN || undefined;
   try {
     // One command, one fetch or push: a blob cache only pays when pull
     // --force seeds it with the files already in --out.
@@ -936,6 +965,71 @@ async function hookStatus(argv) {
   return s.status === "OK" ? 0 : 3;
 }
 
+// --- Preview ------------------------------------------------------------------
+
+const PREVIEW_FORMATS = ["markdown", "json", "text"];
+
+/**
+ * strata plan --dir DIR --base NAME@TAG: the local directory against a
+ * registry tag (and a target's revisions with --hook/--target), printed as
+ * Markdown (a pull request comment), JSON or text. Every rule is the core's
+ * (strata::preview); this only fetches and prints.
+ */
+async function previewCommand(argv) {
+  const { values } = options(argv, {
+    ...dirOptions,
+    base: { type: "string" },
+    registry: { type: "string" },
+    token: { type: "string" },
+    dialect: { type: "string" },
+    format: { type: "string" },
+    hook: { type: "string" },
+    target: { type: "string" },
+    json: { type: "boolean" },
+    markdown: { type: "boolean" },
+  });
+  if (values.help) return out(HELP.plan), 0;
+  if ([values.format !== undefined, values.json, values.markdown].filter(Boolean).length > 1) {
+    throw new UsageError("pass one of --format, --json and --markdown");
+  }
+  const format = values.format ?? (values.json ? "json" : values.markdown ? "markdown" : "text");
+  if (!PREVIEW_FORMATS.includes(format)) throw new UsageError(`--format ${JSON.stringify(format)}: use markdown, json or text`);
+  checkDialect(values.dialect);
+  const { name, ref } = reference(values.base);
+  if (!values.base.includes("@")) throw new UsageError(`--base ${JSON.stringify(values.base)}: pass NAME@TAG, e.g. ${name}@latest`);
+  if ((values.hook === undefined) !== (values.target === undefined)) throw new UsageError("--hook URL and --target T go together");
+
+  // The target first: its dialect is how the hook splits the files, so the
+  // local directory is read with it unless --dialect says otherwise.
+  let target;
+  if (values.hook) {
+    const { hook } = openHook(values);
+    const revisions = await hookCall(() => hook.revisions(values.target));
+    target = { name: values.target, dialect: revisions.dialect, revisions };
+  }
+  const dialect = values.dialect ?? target?.dialect;
+  const { directory } = openDirectory(values, dialect);
+
+  const registry = openRegistry(values);
+  let base = null;
+  let baseVersion;
+  try {
+    const f = await registry.fetch(name, ref);
+    base = f.directory;
+    baseVersion = f.version;
+  } catch (e) {
+    // No such tag (or directory) yet: every file is new, which the preview
+    // reports as a warning. Anything else (no access, a damaged blob) fails.
+    if (e?.code !== "tag-not-found" && e?.code !== "dir-not-found") throw registryError(e);
+  }
+  const p = preview(directory, base, { name, baseRef: `${name}@${ref}`, baseVersion, dialect: directory.dialect, target });
+  if (format === "markdown") out(p.toMarkdown());
+  else if (format === "json") out(JSON.stringify(p, null, 2) + "\n");
+  else out(p.toText());
+  if (format !== "text") err(`strata: preview of ${name} against ${name}@${ref}: ${plural(p.errors, "error")}, ${plural(p.warnings, "warning")}\n`);
+  return p.exitCode;
+}
+
 const commands = {
   ...registryCommands,
   ...hookCommands,
@@ -995,6 +1089,8 @@ const commands = {
   },
 
   plan(argv) {
+    // With --base: the preview of a pull request against a registry tag.
+    if (argv.some((a) => a === "--base" || a.startsWith("--base="))) return previewCommand(argv);
     const { values } = options(argv, { ...planOptions, ...applyFlags, markdown: { type: "boolean" } });
     if (values.help) return out(HELP.plan), 0;
     if (values.json && values.markdown) throw new UsageError("--json and --markdown are mutually exclusive");
