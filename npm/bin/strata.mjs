@@ -151,6 +151,8 @@ that does not exist yet is a warning: every file is new.
   --hook URL --target T  also plan against target T of the server at URL
   --dialect D            how to split and parse (default: the target's
                          dialect with --hook, else generic)
+  --exec-order O, --baseline V, --allow-dirty, --to-version V, --amount N,
+  --tx-mode M            with --hook: how the deploy will plan (as above)
 
 Exit codes: 0 clean, 1 errors, 4 warnings only, 2 usage error.
 `,
@@ -987,6 +989,7 @@ async function previewCommand(argv) {
     target: { type: "string" },
     json: { type: "boolean" },
     markdown: { type: "boolean" },
+    ...applyFlags,
   });
   if (values.help) return out(HELP.plan), 0;
   if ([values.format !== undefined, values.json, values.markdown].filter(Boolean).length > 1) {
@@ -998,6 +1001,9 @@ async function previewCommand(argv) {
   const { name, ref } = reference(values.base);
   if (!values.base.includes("@")) throw new UsageError(`--base ${JSON.stringify(values.base)}: pass NAME@TAG, e.g. ${name}@latest`);
   if ((values.hook === undefined) !== (values.target === undefined)) throw new UsageError("--hook URL and --target T go together");
+  // Atlas's apply flags say how the deploy will plan on the target.
+  const planOpts = applyOptions(values);
+  if (!values.hook && Object.keys(planOpts).length > 0) throw new UsageError("--baseline, --exec-order and the other apply options need --hook and --target");
 
   // The target first: its dialect is how the hook splits the files, so the
   // local directory is read with it unless --dialect says otherwise.
@@ -1005,7 +1011,7 @@ async function previewCommand(argv) {
   if (values.hook) {
     const { hook } = openHook(values);
     const revisions = await hookCall(() => hook.revisions(values.target));
-    target = { name: values.target, dialect: revisions.dialect, revisions };
+    target = { name: values.target, dialect: revisions.dialect, revisions, options: planOpts };
   }
   const dialect = values.dialect ?? target?.dialect;
   const { directory } = openDirectory(values, dialect);

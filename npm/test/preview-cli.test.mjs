@@ -135,6 +135,15 @@ test("with --hook and --target: what would run on the target now", { timeout: 60
   golden("target.md", r.stdout);
   const text = read([...args, "--format", "text"]);
   assert.match(text.stdout, /\nOn target local now:\n/);
+  // Atlas's apply flags reach the plan, and its refusals are errors.
+  const upTo = read([...args, "--format", "json", "--to-version", "20240102000001"]);
+  assert.equal(upTo.status, 0, upTo.stdout);
+  assert.equal(JSON.parse(upTo.stdout).target.plan.options.toVersion, "20240102000001");
+  const refused = read([...args, "--format", "json", "--to-version", "20240101000002"]);
+  assert.equal(refused.status, 1);
+  assert.deepEqual(JSON.parse(refused.stdout).problems.map((p) => [p.code, p.message]), [
+    ["version-not-found", 'on target local: sql/migrate: migration with version "20240101000002" not found'],
+  ]);
   assert.equal(push(["push", "--dir", pr, "--name", "app", "--registry", server.url]).status, 0);
 });
 
@@ -161,6 +170,7 @@ test("usage errors exit 2 and say what to pass", async () => {
     [["--base", "app@latest", "--hook", "http://127.0.0.1:9"], /--hook URL and --target T go together/],
     [["--base", "app@latest", "--json", "--markdown"], /pass one of --format, --json and --markdown/],
     [["--base", "app@latest"], /no registry: pass --registry URL or set STRATA_REGISTRY/],
+    [["--base", "app@latest", "--exec-order", "non-linear"], /need --hook and --target/],
   ]) {
     const r = run(["plan", "--dir", d, ...args]);
     assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
