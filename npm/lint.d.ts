@@ -48,7 +48,8 @@ export interface LintResult {
   /**
    * The findings as a pull request comment, by the core's preview renderer:
    * the linted files as new against the directory's other files (so
-   * `atlas.sum` is checked too).
+   * `atlas.sum` is checked too). Rendered on the first call, from the
+   * directory and options as they are then.
    */
   toMarkdown(): string;
   /** The same as text for a terminal. */

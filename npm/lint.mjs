@@ -11,7 +11,12 @@
 //
 // Every rule and rendering is the core's (strata::lint, strata::preview);
 // this file only adds the methods to the results. Types: lint.d.ts.
-import initAsync, { initSync as initGlue, lint as lintRaw, preview as previewRaw } from "./lint/strata_lint.js";
+import initAsync, {
+  initSync as initGlue,
+  lint as lintRaw,
+  lintRendering,
+  preview as previewRaw,
+} from "./lint/strata_lint.js";
 
 const WASM = new URL("./lint/strata_lint_bg.wasm", import.meta.url);
 let ready = false;
@@ -58,13 +63,17 @@ function withMethods(result, methods) {
  * `options.files` names the new files (default: all); the others only tell
  * which tables exist. Throws a `StrataError` on input that is not a
  * directory; statements that cannot be parsed are warnings (`unparsed`).
+ * `toMarkdown()` and `toText()` render on their first call, from `dir` and
+ * `options` as they are then (nothing is kept in the module meanwhile).
  */
 export function lint(dir, options) {
   load();
-  const { result, rendering } = lintRaw(dir, options);
+  const result = lintRaw(dir, options);
+  let rendering;
+  const rendered = () => (rendering ??= lintRendering(dir, options));
   return withMethods(result, {
-    toMarkdown: () => rendering.markdown(),
-    toText: () => rendering.text(),
+    toMarkdown: () => rendered().markdown,
+    toText: () => rendered().text,
   });
 }
 

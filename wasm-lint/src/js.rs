@@ -87,58 +87,32 @@ fn options_from_js<T: for<'de> serde::Deserialize<'de> + Default>(
     crate::options_from_json(&text, what, hint).map_err(throw)
 }
 
-/// `{result, rendering}`: a plain object and a class instance.
-fn pair(result: JsValue, rendering: JsValue) -> JsValue {
+/// `{markdown, text}` of a rendering.
+fn rendering(r: &Rendered) -> JsValue {
     let o = js_sys::Object::new();
-    let _ = Reflect::set(&o, &"result".into(), &result);
-    let _ = Reflect::set(&o, &"rendering".into(), &rendering);
+    let _ = Reflect::set(&o, &"markdown".into(), &r.markdown.as_str().into());
+    let _ = Reflect::set(&o, &"text".into(), &r.text.as_str().into());
     o.into()
 }
 
-/// Lints a directory: `{result, rendering}`, the result as `lint()` in
-/// lint.d.ts returns it (without its methods) and what renders it.
+/// Lints a directory: `{findings, unparsed, errors, warnings}`, as `lint()`
+/// in lint.d.ts returns it without its methods.
 #[wasm_bindgen]
 pub fn lint(dir: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let input = input_from_js(&dir, "the directory")?;
     let options: LintOptions = options_from_js(&options, "lint options", LINT_OPTIONS_HINT)?;
-    let result = to_js(&crate::lint(&input, &options).map_err(throw)?);
-    Ok(pair(result, LintRendering { input, options, rendered: None }.into()))
+    Ok(to_js(&crate::lint(&input, &options).map_err(throw)?))
 }
 
-/// A lint result's Markdown and text, rendered through the preview on
-/// first use (`crate::render_lint`): linting does not pay for them.
-#[wasm_bindgen]
-pub struct LintRendering {
-    input: Input,
-    options: LintOptions,
-    rendered: Option<Rendered>,
-}
-
-impl LintRendering {
-    /// `f` of the rendering, made on first use; the files are let go then.
-    fn with(&mut self, f: impl Fn(&Rendered) -> String) -> Result<String, JsValue> {
-        let r = match self.rendered.take() {
-            Some(r) => r,
-            None => crate::render_lint(&self.input, &self.options).map_err(throw)?,
-        };
-        self.input = Input::default();
-        let out = f(&r);
-        self.rendered = Some(r);
-        Ok(out)
-    }
-}
-
-#[wasm_bindgen]
-impl LintRendering {
-    /// The findings as a pull request comment (Markdown).
-    pub fn markdown(&mut self) -> Result<String, JsValue> {
-        self.with(|r| r.markdown.clone())
-    }
-
-    /// The findings as text for a terminal.
-    pub fn text(&mut self) -> Result<String, JsValue> {
-        self.with(|r| r.text.clone())
-    }
+/// The Markdown and text of what `lint(dir, options)` finds (through the
+/// preview: `crate::render_lint`): `{markdown, text}`. A call of its own,
+/// made only when a result is rendered, so that linting does not pay for
+/// it nor keep the files.
+#[wasm_bindgen(js_name = lintRendering)]
+pub fn lint_rendering(dir: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    let input = input_from_js(&dir, "the directory")?;
+    let options: LintOptions = options_from_js(&options, "lint options", LINT_OPTIONS_HINT)?;
+    Ok(rendering(&crate::render_lint(&input, &options).map_err(throw)?))
 }
 
 /// Previews `local` against `base` (`null`: the tag does not exist yet):
@@ -151,9 +125,8 @@ pub fn preview(local: JsValue, base: JsValue, options: JsValue) -> Result<JsValu
         if base.is_null() || base.is_undefined() { None } else { Some(input_from_js(&base, "the base directory")?) };
     let args: PreviewArgs = options_from_js(&options, "preview options", PREVIEW_OPTIONS_HINT)?;
     let r = crate::preview(&local, base.as_ref(), &args).map_err(throw)?;
-    let result = js_sys::JSON::parse(&r.json).unwrap_or(JsValue::UNDEFINED);
-    let rendering = js_sys::Object::new();
-    let _ = Reflect::set(&rendering, &"markdown".into(), &r.markdown.into());
-    let _ = Reflect::set(&rendering, &"text".into(), &r.text.into());
-    Ok(pair(result, rendering.into()))
+    let o = js_sys::Object::new();
+    let _ = Reflect::set(&o, &"result".into(), &js_sys::JSON::parse(&r.json).unwrap_or(JsValue::UNDEFINED));
+    let _ = Reflect::set(&o, &"rendering".into(), &rendering(&r));
+    Ok(o.into())
 }
