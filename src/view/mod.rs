@@ -9,11 +9,13 @@
 //! a [`Route::path`] of percent-encoded segments: no input can open a
 //! tag, leave an attribute, or make a link with a scheme.
 
+mod lint;
 mod pages;
 mod progress;
 mod route;
 mod run;
 
+pub use lint::{lint_body, lint_section, LintFinding, LintFindings, LintSeverity, LintState};
 pub use pages::{
     deployment_page, diff_page, dir_page, dirs_page, error_html, history_page, loading_html, local_page,
     not_found_html, plan_page, sign_in_html, tag_history_page, targets_page, version_page, VersionPage,

@@ -352,8 +352,10 @@ pub fn tag_history_page(dir: &str, tag: &str, events: &[TagEvent], changes: &[Op
 
 /// What changed from `base` to `head`: counts, a warning when the head
 /// rewrites files the base released, then the files added (out-of-order
-/// ones marked), changed and removed.
-pub fn diff_page(dir: &str, base: &str, head: &str, diff: &VersionDiff) -> String {
+/// ones marked), changed and removed. With `lint`, and files added, the
+/// lint section of the added files follows them in its loading state
+/// ([`super::lint_section`]), for the adapter to fill.
+pub fn diff_page(dir: &str, base: &str, head: &str, diff: &VersionDiff, lint: bool) -> String {
     let mut out = String::new();
     out.push_str("<h1>");
     link(&mut out, &Route::Dir { dir: dir.into() }, dir);
@@ -404,6 +406,9 @@ pub fn diff_page(dir: &str, base: &str, head: &str, diff: &VersionDiff) -> Strin
             out.push_str("</li>");
         }
         out.push_str("</ul>");
+        if lint {
+            out.push_str(&super::lint_section("Lint of the added files", &super::LintState::Loading));
+        }
     }
     if !diff.changed.is_empty() {
         let _ = write!(out, "<h2>Changed ({})</h2><ul class=\"st-list\">", diff.changed.len());
@@ -448,6 +453,9 @@ pub struct VersionPage<'a> {
     pub dialect: Dialect,
     /// The hook's targets, for the plan form (none: no form).
     pub targets: &'a [TargetInfo],
+    /// Whether the page has a lint section (`section#st-lint`, rendered
+    /// loading, for the adapter to fill) before the files.
+    pub lint: bool,
 }
 
 /// `<select name="dialect">` of every dialect, `selected` chosen.
@@ -460,7 +468,8 @@ fn dialect_select(out: &mut String, selected: Dialect) {
 }
 
 /// A version's page: facts (files, statements, atlas.sum status), the
-/// dialect and plan forms, then every file with its directives, checksum
+/// dialect and plan forms, the lint section when asked for
+/// ([`VersionPage::lint`]), then every file with its directives, checksum
 /// status and statements, highlighted. A file that does not split shows
 /// its error instead of statements.
 pub fn version_page(p: &VersionPage<'_>) -> String {
@@ -537,6 +546,9 @@ pub fn version_page(p: &VersionPage<'_>) -> String {
 
     if files.is_empty() {
         empty(&mut out, "This directory has no migration file (<code>*.sql</code>).");
+    } else if p.lint {
+        out.push_str(&super::lint_section("Lint", &super::LintState::Loading));
+        let _ = write!(out, "<h2>Files ({})</h2>", files.len());
     }
     let declared = p.directory.sum_file().and_then(|b| SumFile::parse(b).ok());
     let computed = p.directory.computed_sum();

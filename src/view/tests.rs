@@ -95,6 +95,26 @@ fn hostile_deployment() -> DeploymentInfo {
     }))
 }
 
+/// A lint result (the lint module's JSON, escapes and all) whose every
+/// text is [`hostile`]: an error and an unparsed statement's warning.
+pub(super) fn hostile_findings() -> LintFindings {
+    let h = hostile();
+    let finding = |code: &str, severity: &str, line: u32| {
+        serde_json::json!({
+            "code": code, "analyzer": h, "severity": severity, "file": h, "line": line,
+            "statement": format!("DROP TABLE \"{h}\";"), "message": h, "hint": h,
+        })
+    };
+    let text = serde_json::json!({
+        "findings": [finding("DS102", "error", 3)],
+        "unparsed": [finding(&h, "warning", 1)],
+        "errors": 1,
+        "warnings": 1,
+    })
+    .to_string();
+    LintFindings::from_json(&text).expect("the lint module's result")
+}
+
 /// Every page and block, fed [`hostile`] wherever it takes text.
 pub(super) fn hostile_pages() -> Vec<(&'static str, String)> {
     let h = hostile();
@@ -129,8 +149,10 @@ pub(super) fn hostile_pages() -> Vec<(&'static str, String)> {
         directory: &dir,
         dialect: Dialect::Postgres,
         targets: &targets,
+        lint: true,
     };
-    let local_version = VersionPage { dir: None, targets: &[], version: None, ..registry_version };
+    let local_version = VersionPage { dir: None, targets: &[], version: None, lint: false, ..registry_version };
+    let findings = hostile_findings();
     vec![
         ("dirs", dirs_page(&[DirInfo { name: h.clone(), versions: 3, tags: 1, updated: Some(h.clone()) }])),
         ("dir", dir_page(&h, &tags, &versions)),
@@ -145,7 +167,7 @@ pub(super) fn hostile_pages() -> Vec<(&'static str, String)> {
                 &[Some(diff.clone())],
             ),
         ),
-        ("diff", diff_page(&h, &h, &h, &diff)),
+        ("diff", diff_page(&h, &h, &h, &diff, true)),
         ("version", version_page(&registry_version)),
         ("local version", version_page(&local_version)),
         ("targets", targets_page(&targets)),
@@ -158,6 +180,8 @@ pub(super) fn hostile_pages() -> Vec<(&'static str, String)> {
         ("sign in", sign_in_html(&h)),
         ("not found", not_found_html(&h)),
         ("progress", progress.html()),
+        ("lint", lint_section(&h, &LintState::Done { findings: &findings, files: 2 })),
+        ("lint failed", lint_section(&h, &LintState::Failed { message: &h, hint: &h })),
     ]
 }
 
@@ -281,7 +305,7 @@ fn empty_lists_say_how_to_fill_them() {
     assert!(!dir.contains("<form"), "nothing to compare: {dir}");
     assert!(history_page("prod", &[]).contains("st-empty"));
     assert!(tag_history_page("app", "v1", &[], &[]).contains("st-empty"));
-    let same = diff_page("app", "v1", "v2", &VersionDiff { unchanged: 3, ..VersionDiff::default() });
+    let same = diff_page("app", "v1", "v2", &VersionDiff { unchanged: 3, ..VersionDiff::default() }, true);
     assert!(text_of(&same).contains("identical") && !same.contains("st-warning"), "{same}");
 }
 
@@ -293,13 +317,13 @@ fn a_diff_that_changes_a_released_file_says_history_is_rewritten() {
         unchanged: 1,
         ..VersionDiff::default()
     };
-    let html = diff_page("app", "v1", "v2", &d);
+    let html = diff_page("app", "v1", "v2", &d, false);
     assert!(!html.contains("st-warning"), "only additions: {html}");
     assert_eq!(html.matches("out of order: needs --exec-order non-linear").count(), 1, "{html}");
 
     d.changed.push(ChangedFile { name: "1_a.sql".into(), base: digest(1), head: digest(2) });
     d.removed.push("3_c.sql".into());
-    let html = diff_page("app", "v1", "v2", &d);
+    let html = diff_page("app", "v1", "v2", &d, false);
     let warning = html.split("<p class=\"st-warning\" role=\"alert\">").nth(1).expect("a warning").split("</p>").next();
     let warning = text_of(warning.unwrap_or_default());
     assert!(warning.starts_with("History rewritten: 2 file(s) that v1 already has"), "{warning}");
@@ -413,6 +437,7 @@ fn the_version_page_marks_each_file_against_atlas_sum() {
             directory: d,
             dialect: Dialect::Sqlite,
             targets: &[],
+            lint: false,
         })
     };
     let html = page(&good);
@@ -455,6 +480,7 @@ fn the_version_page_offers_dialects_targets_or_a_local_plan() {
         directory: &d,
         dialect: Dialect::Mysql,
         targets: &targets,
+        lint: false,
     };
     let html = version_page(&p);
     assert!(html.contains("<form data-action=\"dialect\""), "{html}");
@@ -725,6 +751,7 @@ fn a_thousand_file_version_renders_quickly() {
         directory: &d,
         dialect: Dialect::Postgres,
         targets: &[],
+        lint: false,
     };
     let t = Instant::now();
     let html = version_page(&page);
@@ -751,4 +778,117 @@ fn a_thousand_file_version_renders_quickly() {
          ApplyProgress::new {new_took:?}, ApplyProgress::html {progress_took:?} ({} KB)",
         html.len() / 1024
     );
+}
+
+/// `lint()` of the demo's app v3 in the lint module, as `JSON.stringify`
+/// writes it (`node -e` over pkg/lint.mjs), with the two findings swapped
+/// and one unparsed statement added.
+const DEMO_LINT: &str = r#"{"findings":[{"code":"DS103","analyzer":"destructive","severity":"error","file":"20240301000000_reactions_replace_likes.sql","line":13,"statement":"ALTER TABLE users DROP COLUMN nickname;","message":"Dropping non-virtual column \"nickname\"","hint":"stop reading and writing the column in an earlier release and back up its data, then add '-- atlas:nolint DS103' above the statement"},{"code":"DS102","analyzer":"destructive","severity":"error","file":"20240301000000_reactions_replace_likes.sql","line":12,"statement":"DROP TABLE post_likes;","message":"Dropping table \"post_likes\"","hint":"make sure no client reads the table and its data is backed up or no longer needed, then add '-- atlas:nolint DS102' above the statement"}],"unparsed":[{"code":"ST001","analyzer":"parse","severity":"warning","file":"20240201000000_add_post_status.sql","line":2,"statement":"FROB x;","message":"sqlparser cannot parse it","hint":"check it","extra":[1,{"a":null}]}],"errors":2,"warnings":1,"future":true}"#;
+
+#[test]
+fn lint_results_are_read_from_the_lint_modules_json() {
+    let r = LintFindings::from_json(DEMO_LINT).expect("the demo's result");
+    assert_eq!(r.findings.len(), 2);
+    assert_eq!(r.unparsed.len(), 1);
+    assert_eq!(r.counts(), (2, 1));
+    let order: Vec<(&str, u32)> = r.all().iter().map(|f| (f.code.as_str(), f.line)).collect();
+    assert_eq!(order, [("ST001", 2), ("DS102", 12), ("DS103", 13)], "by file, then line");
+    assert_eq!(r.findings[0].message, "Dropping non-virtual column \"nickname\"");
+    assert_eq!(r.findings[0].severity, LintSeverity::Error);
+    // Only what a view needs is required.
+    let minimal = r#"{"findings":[{"code":"X1","severity":"warning","file":"1.sql","line":1,"message":"m"}]}"#;
+    let m = LintFindings::from_json(minimal).expect("a minimal finding");
+    assert_eq!((m.findings[0].hint.as_str(), m.unparsed.len()), ("", 0));
+}
+
+#[test]
+fn a_lint_result_that_is_not_one_is_an_error_not_a_panic() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    for text in [
+        "",
+        "null",
+        "[]",
+        "{\"findings\":{}}",
+        "{\"findings\":[{\"code\":1}]}",
+        "{\"findings\":[{\"code\":\"X\",\"severity\":\"fatal\",\"file\":\"a\",\"line\":1,\"message\":\"m\"}]}",
+        "{\"findings\":[{\"code\":\"X\",\"severity\":\"error\",\"file\":\"a\",\"line\":-1,\"message\":\"m\"}]}",
+        "{\"findings\":[{\"code\":\"X\",\"severity\":\"error\",\"file\":\"a\",\"line\":99999999999,\"message\":\"m\"}]}",
+        "{\"findings\":[{\"code\":\"X\",\"severity\":\"error\",\"file\":\"a\",\"line\":1.5,\"message\":\"m\"}]}",
+        "{\"findings\":[\"\\ud800\"]}",
+        &deep,
+    ] {
+        let e = LintFindings::from_json(text).expect_err(text.get(..60).unwrap_or(text));
+        assert!(e.starts_with("the lint result is not"), "{e}");
+    }
+}
+
+#[test]
+fn the_lint_section_shows_loading_findings_a_clean_run_or_why_it_failed() {
+    let loading = lint_section("Lint", &LintState::Loading);
+    assert!(loading.starts_with("<section id=\"st-lint\"") && loading.contains("data-state=\"loading\""));
+    assert!(loading.contains("aria-live=\"polite\"") && text_of(&loading).contains("Linting…"), "{loading}");
+
+    let r = LintFindings::from_json(DEMO_LINT).expect("the demo's result");
+    let done = lint_section("Lint", &LintState::Done { findings: &r, files: 5 });
+    assert!(done.contains("data-state=\"ready\""), "{done}");
+    let text = text_of(&done);
+    assert!(text.contains("2 error(s), 1 warning(s) in 5 file(s)"), "{text}");
+    assert_eq!(done.matches("<tr class=\"st-lint-").count(), 3, "{done}");
+    assert_eq!(done.matches("st-sev-error\">error<").count(), 2, "{done}");
+    assert_eq!(done.matches("st-sev-warning\">warning<").count(), 1, "{done}");
+    for shown in [
+        "DS102",
+        "20240301000000_reactions_replace_likes.sql:12",
+        "20240301000000_reactions_replace_likes.sql:13",
+        "20240201000000_add_post_status.sql:2",
+        "Dropping table \"post_likes\"",
+        "add '-- atlas:nolint DS102' above the statement",
+    ] {
+        assert!(text.contains(shown), "{shown} in {text}");
+    }
+    assert!(done.contains("<pre class=\"st-lint-statement\"><code><span class=\"st-kw\">DROP</span>"), "{done}");
+    let ds102 = done.find("DS102").unwrap_or_default();
+    assert!(done.find("ST001").unwrap_or_default() < ds102 && ds102 < done.find("DS103").unwrap_or_default());
+
+    let clean = LintFindings::default();
+    let html = lint_body(&LintState::Done { findings: &clean, files: 3 });
+    assert_eq!(text_of(&html), "No finding in 3 file(s).");
+    assert!(!html.contains("<table"));
+
+    let failed = lint_section("Lint", &LintState::Failed { message: "the module did not load", hint: "reload" });
+    assert!(failed.contains("data-state=\"error\"") && failed.contains("role=\"alert\""), "{failed}");
+    assert!(text_of(&failed).contains("Lint is not available: the module did not load"), "{failed}");
+    assert_eq!(LintState::Loading.name(), "loading");
+}
+
+#[test]
+fn version_and_diff_pages_have_a_lint_section_only_when_asked_and_with_files() {
+    let d = dir_with_sum(&[("1_a.sql", "CREATE TABLE a (id int);\n")]);
+    let p = VersionPage {
+        dir: Some("app"),
+        reference: "v1",
+        version: None,
+        directory: &d,
+        dialect: Dialect::Sqlite,
+        targets: &[],
+        lint: true,
+    };
+    let html = version_page(&p);
+    let lint = html.find("<section id=\"st-lint\"").expect("a lint section");
+    assert!(lint < html.find("<article class=\"st-file\"").unwrap_or_default(), "before the files: {html}");
+    assert!(html.contains("<h2>Files (1)</h2>"), "{html}");
+    assert!(!version_page(&VersionPage { lint: false, ..p }).contains("st-lint"));
+    let empty_dir = dir_with_sum(&[]);
+    assert!(!version_page(&VersionPage { directory: &empty_dir, ..p }).contains("st-lint"), "nothing to lint");
+
+    let added = VersionDiff { added: vec!["2_b.sql".into()], unchanged: 1, ..VersionDiff::default() };
+    let html = diff_page("app", "v1", "v2", &added, true);
+    assert!(html.contains("Lint of the added files") && html.contains("data-state=\"loading\""), "{html}");
+    assert!(html.find("2_b.sql").unwrap_or_default() < html.find("st-lint").unwrap_or_default());
+    assert!(!diff_page("app", "v1", "v2", &added, false).contains("st-lint"));
+    let changed_only = VersionDiff {
+        changed: vec![ChangedFile { name: "1_a.sql".into(), base: digest(1), head: digest(2) }],
+        ..VersionDiff::default()
+    };
+    assert!(!diff_page("app", "v1", "v2", &changed_only, true).contains("st-lint"), "no file added");
 }

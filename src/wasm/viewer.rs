@@ -1,5 +1,5 @@
-//! The web viewer: `mountViewer(element)` turns a page into the strata
-//! viewer of the server it was loaded from.
+//! The web viewer: `mountViewer(element, options)` turns a page into the
+//! strata viewer of the server it was loaded from.
 //!
 //! The page (`www/`) is only a shell and a loader; everything else is
 //! here. The viewer reads the location as a [`Route`], loads what the view
@@ -15,8 +15,12 @@
 //! `error`, `sign-in`). Performance marks: `strata:first-view` when the
 //! first view is ready, and measures `strata:render:plan` (rendering and
 //! mounting a plan), `strata:compute:plan` (planning) and `strata:load`
-//! (each view's loading).
+//! (each view's loading); the lint section's are in [`lint`].
+//!
+//! Lint findings come from a second wasm module that only the views showing
+//! them load, through the page's `loadLint` option ([`lint`]).
 
+mod lint;
 mod local;
 
 use super::hook::{apply_streaming, call, ApplyFailure};
@@ -154,20 +158,47 @@ pub(super) struct App {
     plan: RefCell<Option<PlanOnScreen>>,
     applying: Cell<bool>,
     local: local::Local,
+    lint: lint::Lint,
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const VIEWER_TYPES: &str = r#"
+/** Options of `mountViewer`. */
+export interface ViewerOptions {
+  /**
+   * Loads the lint module (strata/lint's `lint/strata_lint.js`) and
+   * resolves to its exports once instantiated, e.g.
+   * `() => import("/lint/strata_lint.js").then(async (m) => (await m.default(), m))`.
+   * Called once, by the first view that shows lint findings (a version, a
+   * diff); without it the views show none.
+   */
+  loadLint?: () => Promise<unknown>;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `mountViewer`'s options (`ViewerOptions` in TypeScript).
+    #[wasm_bindgen(typescript_type = "ViewerOptions")]
+    pub type ViewerOptions;
 }
 
 /// Mounts the strata viewer in `root` (the page's `<main>`), for the
 /// server the page was loaded from: renders the view of the current
 /// location and handles links, forms, the back button and files dropped
 /// on the page from then on. The token is kept in `localStorage`
-/// (`strata.token`) once the sign-in form is used.
+/// (`strata.token`) once the sign-in form is used. `options.loadLint`, when
+/// given, loads the lint module the first time a view shows findings.
 #[wasm_bindgen(js_name = mountViewer)]
-pub fn mount_viewer(root: HtmlElement) -> Result<(), JsValue> {
+pub fn mount_viewer(root: HtmlElement, options: Option<ViewerOptions>) -> Result<(), JsValue> {
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("mountViewer needs a browser window"))?;
     let document = window.document().ok_or_else(|| JsValue::from_str("mountViewer needs a document"))?;
     let origin = window.location().origin()?;
     let registry = Rc::new(Client::new(&origin, Fetch).map_err(|e| JsValue::from_str(&e.message))?);
     let hook = Rc::new(hook::Client::new(&origin).map_err(|e| JsValue::from_str(&e.message))?);
+    let load_lint = options
+        .and_then(|o| js_sys::Reflect::get(&o, &"loadLint".into()).ok())
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
     let app = Rc::new(App {
         window,
         document,
@@ -182,6 +213,7 @@ pub fn mount_viewer(root: HtmlElement) -> Result<(), JsValue> {
         plan: RefCell::new(None),
         applying: Cell::new(false),
         local: local::Local::default(),
+        lint: lint::Lint::new(load_lint),
     });
     let token = app.storage().and_then(|s| s.get_item(TOKEN_KEY).ok().flatten());
     app.set_token(token.filter(|t| !t.is_empty()), false);
@@ -315,6 +347,9 @@ impl App {
         wasm_bindgen_futures::spawn_local(async move {
             app.mark("strata:load:start");
             let loaded = app.load(&route).await;
+            // Taken in the turn the load queued it, whatever view is on
+            // screen now.
+            let lint_job = app.lint.take();
             if app.generation.get() != generation {
                 return; // another view was asked for meanwhile
             }
@@ -334,6 +369,9 @@ impl App {
             }
             if focus {
                 let _ = app.root.focus();
+            }
+            if let (Some(job), "ready") = (lint_job, state) {
+                lint::run(Rc::clone(&app), job, generation).await;
             }
         });
     }
@@ -396,7 +434,13 @@ impl App {
                 let (b, h) = join(registry.manifest(dir, base), registry.manifest(dir, head)).await;
                 let (_, b) = b.map_err(registry_failure(what))?;
                 let (_, h) = h.map_err(registry_failure(what))?;
-                Ok(view::diff_page(dir, base, head, &VersionDiff::between(&b, &h)))
+                let diff = VersionDiff::between(&b, &h);
+                let lint = self.lint.available() && !diff.added.is_empty();
+                let html = view::diff_page(dir, base, head, &diff, lint);
+                if lint {
+                    self.lint.queue(lint::LintJob::Added { dir: dir.clone(), head: head.clone(), added: diff.added });
+                }
+                Ok(html)
             }
             Route::Version { dir, reference, dialect } => {
                 // Without targets (no hook, or a token without them) the
@@ -407,14 +451,20 @@ impl App {
                     .fetch(dir, reference, dialect, |_| {})
                     .await
                     .map_err(registry_failure("Could not fetch the version"))?;
-                Ok(view::version_page(&VersionPage {
+                let lint = self.lint.available() && !fetched.directory.files().is_empty();
+                let html = view::version_page(&VersionPage {
                     dir: Some(dir),
                     reference,
                     version: Some(&fetched.version),
                     directory: &fetched.directory,
                     dialect,
                     targets: &targets,
-                }))
+                    lint,
+                });
+                if lint {
+                    self.lint.queue(lint::LintJob::Version { directory: fetched.directory, dialect });
+                }
+                Ok(html)
             }
             Route::Plan { dir, reference, target } => self.load_plan(dir, reference, target).await,
             Route::Targets => Ok(view::targets_page(&self.targets().await?)),

@@ -151,6 +151,7 @@ fn render_folder(app: &App, dialect: Dialect) {
                 directory: &d,
                 dialect,
                 targets: &[],
+                lint: false,
             }),
         ),
     }
