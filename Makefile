@@ -74,12 +74,15 @@ pkg: tools
 		echo "$$w: $$(stat -c%s $$w) bytes, $$(gzip -9c $$w | wc -c) gzipped"; done
 
 # The web viewer's files, served by `strata-server serve --www target/www`:
-# the page shell (www/), the wasm module and its JS glue, and report.css, the
-# core's stylesheet of the report fragments (reportCss()).
+# the page shell (www/), the wasm module and its JS glue, report.css, the
+# core's stylesheet of the report fragments (reportCss()), and in lint/ the
+# lint module and its glue, which the viewer loads only for views that show
+# findings.
 WWW := target/www
 www: pkg
-	@mkdir -p $(WWW)
+	@mkdir -p $(WWW)/lint
 	cp www/* pkg/strata.js pkg/strata_bg.wasm $(WWW)/
+	cp pkg/lint/strata_lint.js pkg/lint/strata_lint_bg.wasm $(WWW)/lint/
 	node -e 'import("./pkg/node.mjs").then(m => process.stdout.write(m.reportCss()))' > $(WWW)/report.css.tmp
 	mv $(WWW)/report.css.tmp $(WWW)/report.css
 

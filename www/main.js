@@ -1,14 +1,16 @@
 // The viewer's loader: fetch and start the wasm module, then hand it the
-// page. Every view (routing, fetching, rendering) is the module's.
+// page, and a way to load the lint module (lint/, with sqlparser) that
+// only views showing findings call. Every view is the module's.
 performance.mark("strata:loader");
 
 const main = document.getElementById("st-main");
+const loadLint = () => import("/lint/strata_lint.js").then(async (m) => (await m.default(), m));
 
 try {
   const { default: init, mountViewer } = await import("/strata.js");
   await init(); // fetches /strata_bg.wasm
   performance.mark("strata:wasm-ready");
-  mountViewer(main);
+  mountViewer(main, { loadLint });
 } catch (e) {
   main.dataset.state = "error";
   const p = document.createElement("p");
