@@ -52,7 +52,7 @@ mkdirSync(join(SHOTS, "window"), { recursive: true });
 /** Skips (saying how to fix it) unless the server, the viewer's files, playwright-core and Chromium are there. */
 function prerequisites(t) {
   if (!needDevTools(t, "playwright-core", "sql.js") || !needServer(t)) return false;
-  for (const f of ["index.html", "main.js", "strata.js", "strata_bg.wasm", "report.css"]) {
+  for (const f of ["index.html", "main.js", "strata.js", "strata_bg.wasm", "report.css", "lint/strata_lint.js", "lint/strata_lint_bg.wasm"]) {
     if (!existsSync(join(WWW, f))) {
       t.skip(`${join(WWW, f)} missing: run \`make www\``);
       return false;
@@ -173,6 +173,23 @@ async function view(page, name, state = "ready") {
 }
 
 /**
+ * Waits until the view's lint section (section#st-lint) has settled; asserts
+ * `state` (ready by default). Returns the section.
+ */
+async function lintSection(page, state = "ready") {
+  const section = page.locator("main#st-main section#st-lint");
+  await page.waitForFunction(() => ["ready", "error"].includes(document.getElementById("st-lint")?.dataset.state), null, {
+    timeout: VIEW_TIMEOUT,
+  });
+  const got = await section.getAttribute("data-state");
+  if (got !== state) assert.fail(`${page.url()}: the lint section is ${got}, expected ${state}: ${(await section.innerText()).slice(0, 800)}`);
+  return section;
+}
+
+/** The requests of `seen` (openViewer's) for the lint module's files (lint/…), from index `from` on. */
+const lintRequests = (seen, from = 0) => seen.requests.slice(from).filter((u) => new URL(u).pathname.startsWith("/lint/"));
+
+/**
  * Saves the whole page as target/e2e/screenshots/<name>.png, and what the
  * window shows as screenshots/window/<name>.png (the README's pictures,
  * docs/screenshots, are copies of some of those).
@@ -258,6 +275,7 @@ test("the demo from the directories to the deployment report, as a user clicks t
   const diff = await main.innerText();
   assert.match(diff, /20240201000000_add_post_status\.sql/, "v2's file is added");
   assert.match(diff, /20240301000000_reactions_replace_likes\.sql/, "v3's file is added");
+  await lintSection(page);
   await shot(page, "diff");
   await phone(page, "diff");
 
@@ -274,6 +292,7 @@ test("the demo from the directories to the deployment report, as a user clicks t
   const version = await main.innerText();
   for (const f of readdirSql(join(DEMO, "app", "v3"))) assert.ok(version.includes(f), `the version page lists ${f}`);
   assert.match(version, /DROP TABLE post_likes/);
+  await lintSection(page);
   await shot(page, "version");
   await phone(page, "version");
 
@@ -502,6 +521,118 @@ test("open locally: a folder renders and plans with no request to any server", {
   v.check("open locally");
 });
 
+// --- Lint findings -------------------------------------------------------------
+
+const V3_FILE = "20240301000000_reactions_replace_likes.sql";
+
+test("lint: the version and diff pages show findings; only they load the lint module, once per page load", { timeout: 120_000 }, async (t) => {
+  if (!prerequisites(t)) return;
+  const { server, v, page } = await demo(t);
+
+  // The first view and the directory page load no lint/ resource.
+  await page.goto(`${server.url}/`);
+  await view(page, "dirs");
+  await follow(page, "/d/app");
+  await view(page, "dir");
+  assert.deepEqual(lintRequests(v.seen), [], "the directories and the directory page fetch nothing under lint/");
+  assert.ok(v.seen.requests.some((u) => u.endsWith("/strata_bg.wasm")), "the main module was fetched (the recording works)");
+
+  // The diff v1 → v3: the findings of the added files, as a preview would say.
+  const form = page.locator('form[data-action="diff"]');
+  await form.locator('select[name="base"]').selectOption("v1");
+  await form.locator('select[name="head"]').selectOption("v3");
+  await form.locator('button[type="submit"]').click();
+  await view(page, "diff");
+  let lint = await lintSection(page);
+  assert.match(await lint.locator("h2").innerText(), /Lint of the added files/);
+  let text = await lint.innerText();
+  assert.match(text, /DS102/, text);
+  assert.match(text, /DS103/, text);
+  assert.ok(text.includes(`${V3_FILE}:12`) && text.includes(`${V3_FILE}:13`), `file:line of both: ${text}`);
+  assert.match(text, /Dropping table "post_likes"/);
+  assert.match(text, /Dropping non-virtual column "nickname"/);
+  assert.match(text, /2 error\(s\)/);
+  assert.doesNotMatch(text, /20240101000000_create_users\.sql:/, "files v1 has are not linted as new");
+  assert.equal(lintRequests(v.seen).filter((u) => u.endsWith("/strata_lint_bg.wasm")).length, 1, "the diff loaded the lint module");
+
+  // The version page of v3 (in the same page load): every file linted.
+  await page.locator("main#st-main h1 a").first().click();
+  await view(page, "dir");
+  await follow(page, "/d/app/v/v3");
+  const main = await view(page, "version");
+  lint = await lintSection(page);
+  text = await lint.innerText();
+  assert.match(await lint.locator("h2").innerText(), /^Lint$/);
+  assert.match(text, /error\s+DS102\s+20240301000000_reactions_replace_likes\.sql:12\s+Dropping table "post_likes"/, text);
+  assert.match(text, /error\s+DS103\s+20240301000000_reactions_replace_likes\.sql:13\s+Dropping non-virtual column "nickname"/, text);
+  assert.match(text, /atlas:nolint DS102/, "the hint says how to proceed");
+  assert.match(text, /in 5 file\(s\)/, "every file of v3 was linted");
+  const order = await main.evaluate((m) => {
+    const all = [...m.querySelectorAll("section#st-lint, article.st-file")];
+    return all[0]?.id;
+  });
+  assert.equal(order, "st-lint", "the lint section comes before the files");
+  await shot(page, "version-lint");
+  await phone(page, "version-lint");
+
+  // Back to the diff: linted again, the module not fetched again.
+  await page.goBack();
+  await view(page, "dir");
+  await page.goBack();
+  await view(page, "diff");
+  await lintSection(page);
+  const fetched = lintRequests(v.seen);
+  assert.equal(fetched.filter((u) => u.endsWith("/strata_lint_bg.wasm")).length, 1, `one fetch of the module per page load: ${fetched}`);
+  assert.equal(fetched.filter((u) => u.endsWith("/strata_lint.js")).length, 1, `one fetch of its glue: ${fetched}`);
+
+  // Views without findings load nothing more.
+  const before = v.seen.requests.length;
+  await page.goto(`${server.url}/d/app/v/v3/plan/demo`);
+  await view(page, "plan");
+  await page.locator('header nav a[href="/targets"]').click();
+  await view(page, "targets");
+  assert.deepEqual(lintRequests(v.seen, before), [], "the plan and targets views fetch nothing under lint/");
+  v.check("lint");
+});
+
+test("lint: while the module loads the section says so, and a module that fails to load leaves the page working", { timeout: 90_000 }, async (t) => {
+  if (!prerequisites(t)) return;
+  // The blocked module is a failed resource load, which Chromium logs.
+  const { server, v, page } = await demo(t, { allowConsole: /Failed to load resource|net::ERR_FAILED/ });
+  let release;
+  const held = new Promise((r) => (release = r));
+  await page.route("**/lint/strata_lint_bg.wasm", async (route) => {
+    await held;
+    await route.abort("failed");
+  });
+  await page.goto(`${server.url}/d/app/v/v3`);
+  const main = await view(page, "version");
+  const lint = page.locator("section#st-lint");
+  await lint.locator("text=Linting…").waitFor({ timeout: VIEW_TIMEOUT });
+  assert.equal(await lint.getAttribute("data-state"), "loading");
+  assert.equal(await main.getAttribute("data-state"), "ready", "the page is ready while lint loads");
+  await shot(page, "version-linting");
+  release();
+  await lintSection(page, "error");
+  const error = await lint.locator('[role="alert"]').innerText();
+  assert.match(error, /Lint is not available: the lint module could not be loaded/, error);
+  assert.match(error, /\/lint\/strata_lint_bg\.wasm/, "the hint names the file to check");
+  // The rest of the page is intact.
+  assert.equal(await main.getAttribute("data-state"), "ready");
+  assert.equal(await main.locator("article.st-file").count(), 5);
+  assert.match(await main.innerText(), /DROP TABLE post_likes/);
+  await shot(page, "version-lint-error");
+
+  // A later view tries again (the failure is not kept): it loads now.
+  await page.unroute("**/lint/strata_lint_bg.wasm");
+  await page.locator("main#st-main h1 a").first().click();
+  await view(page, "dir");
+  await follow(page, "/d/app/v/v3");
+  await view(page, "version");
+  assert.match(await (await lintSection(page)).innerText(), /DS102/);
+  v.check("lint failure");
+});
+
 // --- Hostile names and SQL ---------------------------------------------------
 
 const SCRIPT = "<script>alert(1)</script>";
@@ -512,7 +643,8 @@ const JS = "javascript:alert(1)";
  * A directory whose file names (the description part: a name cannot hold
  * `/`), comments, identifiers, string literals and one failing statement
  * carry markup and a javascript: URL. v1 creates; v2 adds a file that
- * fails on the database with an error quoting the hostile name.
+ * fails on the database with an error quoting the hostile name, and drops
+ * a table of that name (a lint finding).
  */
 function hostileDirs() {
   const v1 = scratchDir("hostile-");
@@ -532,7 +664,8 @@ function hostileDirs() {
   }
   writeFileSync(
     join(v2, `20240103000000_javascript:alert(1).sql`),
-    `-- ${JS}\nUPDATE "${SCRIPT}" SET id = 2;\nINSERT INTO "${IMG.replaceAll('"', '""')}" VALUES ('${SCRIPT}');\n`,
+    // The DROP (never reached: the INSERT fails) is a lint finding quoting the name.
+    `-- ${JS}\nUPDATE "${SCRIPT}" SET id = 2;\nINSERT INTO "${IMG.replaceAll('"', '""')}" VALUES ('${SCRIPT}');\nDROP TABLE "${SCRIPT}";\n`,
   );
   r = strata(["hash", "--dir", v2]);
   assert.equal(r.status, 0, r.stderr);
@@ -580,10 +713,13 @@ test("hostile names and SQL stay text in every view", { timeout: 180_000 }, asyn
   await inert(page, "tag history");
   await page.goto(`${server.url}/d/evil/diff/v1/v2`);
   await view(page, "diff");
+  await lintSection(page);
   await markup("diff", /javascript:alert\(1\)\.sql/);
   await page.goto(`${server.url}/d/evil/v/v2`);
   await view(page, "version");
+  const hostileLint = await lintSection(page);
   await markup("version");
+  assert.match(await hostileLint.innerText(), /<script>alert\(1\)/, "the lint section shows hostile statements as text");
   await shot(page, "hostile-version");
 
   // The plan, then an apply that fails on the hostile statement.
@@ -633,7 +769,7 @@ test("hostile names and SQL stay text in every view", { timeout: 180_000 }, asyn
 
 // --- Performance (measured, not asserted) --------------------------------------
 
-test("performance: a 1,000-file plan in the viewer, and the module's size", { timeout: 300_000 }, async (t) => {
+test("performance: a 1,000-file plan in the viewer, the lint section, and the modules' sizes", { timeout: 300_000 }, async (t) => {
   if (!prerequisites(t)) return;
   const server = await startViewerServer(t, ["fresh"]);
   const dir = migrationDir(1000);
@@ -665,6 +801,30 @@ test("performance: a 1,000-file plan in the viewer, and the module's size", { ti
       domNodes: document.getElementsByTagName("*").length,
     };
   });
+  assert.deepEqual(lintRequests(v.seen), [], "neither the landing nor the plan fetches the lint module");
+
+  // The lint section of a version page, from a page load: the module's
+  // fetch and instantiation, then lint; on the demo's app v3, then on the
+  // 1,000 files (in the same page load: the module is loaded already).
+  server.push(join(DEMO, "app", "v3"), "app", "v3");
+  const lintFigures = async () => {
+    await lintSection(page);
+    return page.evaluate(() => {
+      const last = (name) => performance.getEntriesByName(name).at(-1);
+      const ms = (e) => (e ? Math.round(e.duration * 10) / 10 : null);
+      return { loadMs: ms(last("strata:lint:load")), runMs: ms(last("strata:lint:run")), sectionMs: ms(last("strata:lint")) };
+    });
+  };
+  await page.goto(`${server.url}/d/app/v/v3`);
+  await view(page, "version");
+  const lintDemo = await lintFigures();
+  await page.evaluate(() => {
+    history.pushState(null, "", "/d/big/v/v1");
+    dispatchEvent(new PopStateEvent("popstate"));
+  });
+  await view(page, "version");
+  const lintBig = await lintFigures();
+  const lintWasm = readFileSync(join(WWW, "lint", "strata_lint_bg.wasm"));
   const wasm = readFileSync(join(WWW, "strata_bg.wasm"));
   const figures = {
     files: 1000,
@@ -673,6 +833,10 @@ test("performance: a 1,000-file plan in the viewer, and the module's size", { ti
     ...perf,
     moduleBytes: statSync(join(WWW, "strata_bg.wasm")).size,
     moduleGzipBytes: gzipSync(wasm, { level: 9 }).length,
+    lintDemoV3: lintDemo,
+    lint1000Files: lintBig,
+    lintModuleBytes: lintWasm.length,
+    lintModuleGzipBytes: gzipSync(lintWasm, { level: 9 }).length,
     measured: new Date().toISOString(),
   };
   writeFileSync(join(OUT, "perf.json"), JSON.stringify(figures, null, 2) + "\n");
