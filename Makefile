@@ -124,6 +124,8 @@ lint: tools
 	cargo clippy --workspace --all-targets --features strata/lint -- -D warnings
 	@# strata-server (tokio, sqlx) is native only.
 	cargo clippy --workspace --exclude strata-server --all-targets --target wasm32-unknown-unknown --features strata/lint -- -D warnings
+	@# The main module as make pkg builds it: without lint.
+	cargo clippy -p strata --lib --target wasm32-unknown-unknown -- -D warnings
 
 test-rust: tools
 	cargo test --workspace --features strata/lint

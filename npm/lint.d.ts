@@ -46,10 +46,9 @@ export interface LintResult {
   /** How many are warnings. */
   warnings: number;
   /**
-   * The findings as a pull request comment, by the core's preview renderer:
-   * the linted files as new against the directory's other files (so
-   * `atlas.sum` is checked too). Rendered on the first call, from the
-   * directory and options as they are then.
+   * The findings as one pull request comment (a verdict and a table, under
+   * 65,536 characters), by the core (`LintReport::to_markdown`). Rendered on
+   * the first call, from the directory and options as they are then.
    */
   toMarkdown(): string;
   /** The same as text for a terminal. */

@@ -205,6 +205,7 @@ pub(crate) fn line_col(src: &[u8], offset: usize) -> (usize, usize) {
 }
 
 /// `n thing` or `n things` (only 1 is singular: `0 files`).
+#[cfg_attr(not(feature = "lint"), allow(dead_code))]
 pub(crate) fn count(n: usize, thing: &str) -> String {
     format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
 }

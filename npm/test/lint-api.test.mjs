@@ -79,13 +79,12 @@ describe("lint()", () => {
     d.free();
   });
 
-  test("toMarkdown() and toText() are the core's preview renderings of the findings", () => {
+  test("toMarkdown() and toText() are the core's renderings of the findings", () => {
     const r = lint(dir(file("2_drop.sql", "DROP TABLE users;\n")), { files: ["2_drop.sql"] });
     const md = r.toMarkdown();
-    assert.ok(md.startsWith("<!-- strata:preview lint -->\n"), md);
-    assert.match(md, /DS102/);
-    assert.match(md, /2_drop\.sql/);
-    assert.match(r.toText(), /2_drop\.sql:1: error DS102/);
+    assert.ok(md.startsWith("### Lint\n\n❌ **1 error**, 0 warnings.\n\n| | Code | Where | Finding | Fix |\n"), md);
+    assert.match(md, /\| ❌ error \| `DS102` \| `2_drop\.sql:1` \| Dropping table "users" \|/);
+    assert.match(r.toText(), /^  2_drop\.sql:1: error DS102 \(destructive\): Dropping table "users"\n    hint: .*\n1 error, 0 warnings\n$/);
     assert.equal(r.toMarkdown(), md, "rendered once, kept");
   });
 
@@ -212,7 +211,7 @@ try {
     { name: "2_drop.sql", bytes: enc.encode("DROP TABLE users;\\n") },
   ];
   const r = lint({ files, dialect: "postgres" }, { files: ["2_drop.sql"] });
-  show({ before, codes: r.findings.map((f) => f.code), marker: r.toMarkdown().split("\\n")[0] });
+  show({ before, codes: r.findings.map((f) => f.code), heading: r.toMarkdown().split("\\n")[0] });
 } catch (e) {
   show({ failed: String((e && e.stack) || e) });
 }
@@ -224,7 +223,7 @@ test("strata/lint in Chromium: init() fetches the lint module (and not the main 
   t.after(server.close);
   const browser = await launchChromium(t);
   const result = await runPage(browser, `${server.url}/`);
-  assert.deepEqual(result, { before: "lint-not-loaded", codes: ["DS102"], marker: "<!-- strata:preview lint -->" });
+  assert.deepEqual(result, { before: "lint-not-loaded", codes: ["DS102"], heading: "### Lint" });
   const wasm = server.served.filter((r) => r.path.endsWith(".wasm"));
   assert.deepEqual(wasm, [{ path: "/pkg/lint/strata_lint_bg.wasm", status: 200, type: "application/wasm" }]);
 });

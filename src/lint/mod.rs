@@ -88,6 +88,7 @@ mod incompatible;
 mod inlineref;
 mod model;
 mod pglock;
+pub(crate) mod render;
 #[cfg(test)]
 mod tests;
 
@@ -140,7 +141,7 @@ pub struct LintReport {
 impl LintReport {
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
-        self.findings.iter().chain(&self.unparsed).any(|f| f.severity == Severity::Error)
+        self.count(Severity::Error) > 0
     }
 }
 

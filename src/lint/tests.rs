@@ -982,3 +982,38 @@ mod prop {
         }
     }
 }
+
+#[test]
+fn a_report_renders_as_markdown_and_text() {
+    let r = lint_new(
+        Dialect::Postgres,
+        "DROP TABLE users;\nALTER TABLE posts ADD COLUMN n int NOT NULL;\nCREATE INDEX posts_n ON posts (n);\n",
+    );
+    let md = r.to_markdown();
+    assert!(md.starts_with("### Lint\n\n❌ **1 error**, 2 warnings.\n\n| | Code | Where | Finding | Fix |\n"), "{md}");
+    assert!(md.contains("| ❌ error | `DS102` | `2_new.sql:1` | Dropping table \"users\" |"), "{md}");
+    assert!(md.contains("| ⚠️ warning | `PG101` | `2_new.sql:3` |"), "{md}");
+    let text = r.to_text();
+    assert!(
+        text.starts_with("  2_new.sql:1: error DS102 (destructive): Dropping table \"users\"\n    hint: "),
+        "{text}"
+    );
+    assert!(text.ends_with("\n1 error, 2 warnings\n"), "{text}");
+    assert_eq!(LintReport::default().to_markdown(), "### Lint\n\n✅ **No findings.**\n\n");
+    assert_eq!(LintReport::default().to_text(), "0 errors, 0 warnings\n");
+}
+
+#[test]
+fn a_report_of_many_findings_stays_within_one_comment() {
+    let files: Vec<(String, String)> =
+        (0..3_000).map(|i| (format!("2{i:05}_d.sql"), "ALTER TABLE users DROP COLUMN name;\n".to_string())).collect();
+    let mut all = vec![("1_base.sql", BASE)];
+    all.extend(files.iter().map(|(n, c)| (n.as_str(), c.as_str())));
+    let new: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let r = lint_files(Dialect::Postgres, &all, &new);
+    assert_eq!(r.findings.len(), 3_000);
+    let md = r.to_markdown();
+    assert!(md.len() <= crate::preview::COMMENT_LIMIT);
+    let shown = md.matches("| ❌ error | `DS103` |").count();
+    assert!(md.ends_with(&format!("| | | | … and {} more findings | |\n", 3_000 - shown)), "{}", &md[md.len() - 200..]);
+}

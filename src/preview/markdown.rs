@@ -8,7 +8,8 @@
 //! and per file; what does not fit at all is counted in the closing line.
 
 use super::{marker, NewFile, Preview, Problem};
-use crate::lint::{Finding, Severity};
+use crate::lint::render::{clip, finding_row, severity, CELL, FINDINGS_HEAD};
+use crate::lint::Finding;
 use crate::report::{html_escape, md_code_block, md_code_span, md_escape, plan_summary_markdown};
 use crate::text::count;
 use std::fmt::Write;
@@ -21,23 +22,8 @@ pub const COMMENT_LIMIT: usize = 65_536;
 const FILE_SQL: usize = 8_000;
 /// At most this many bytes of one statement.
 const STATEMENT_SQL: usize = 3_000;
-/// At most this many bytes of a message or hint in a table or list.
-const CELL: usize = 400;
 /// Kept free for the closing lines.
 const RESERVE: usize = 1_024;
-
-/// `s` cut to at most `max` bytes on a character boundary, with `…` when
-/// cut.
-fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    if s.len() <= max {
-        return s.into();
-    }
-    let mut end = max.saturating_sub('…'.len_utf8());
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end]).into()
-}
 
 /// The largest prefix of `s` of at most `max` bytes that ends at a line
 /// break (or, without one, at a character boundary).
@@ -75,14 +61,6 @@ impl Budget {
     }
 }
 
-/// The icon and word of a severity.
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "❌ error",
-        Severity::Warning => "⚠️ warning",
-    }
-}
-
 fn problem_line(p: &Problem) -> String {
     let file = p.error.file.as_deref().map(|f| format!(" {}", md_code_span(f))).unwrap_or_default();
     format!(
@@ -91,17 +69,6 @@ fn problem_line(p: &Problem) -> String {
         p.error.code,
         md_escape(&clip(&p.error.message, CELL)),
         md_escape(&clip(&p.error.hint, CELL))
-    )
-}
-
-fn finding_row(f: &Finding) -> String {
-    format!(
-        "| {} | `{}` | {} | {} | {} |\n",
-        severity(f.severity),
-        f.code,
-        md_code_span(&format!("{}:{}", f.file, f.line)),
-        md_escape(&clip(&f.message, CELL)),
-        md_escape(&clip(&f.hint, CELL))
     )
 }
 
@@ -180,7 +147,8 @@ pub(super) fn render(p: &Preview<'_>, limit: usize) -> String {
     let findings: Vec<&Finding> = p.lint.findings.iter().chain(&p.lint.unparsed).collect();
     if !findings.is_empty() {
         let share = limit / 2;
-        b.push("#### Lint\n\n| | Code | Where | Finding | Fix |\n|---|---|---|---|---|\n", share);
+        b.push("#### Lint\n\n", share);
+        b.push(FINDINGS_HEAD, share);
         let shown = findings.iter().take_while(|f| b.push(&finding_row(f), share)).count();
         if shown < findings.len() {
             let _ = writeln!(b.out, "| | | | … and {} more findings | |", findings.len() - shown);

@@ -328,7 +328,10 @@ pub fn preview<'a>(local: &'a Directory, base: Option<&Directory>, options: &Pre
         })
         .collect();
     let lint = lint(local, &added, dialect);
-    let target = options.target.as_ref().map(|t| target_preview(local, t, &mut problems));
+    let mut target_problems = Vec::new();
+    let target = options.target.as_ref().map(|t| target_preview(local, t, &mut target_problems));
+    // An invalid sum is reported once, not again as the target's refusal.
+    problems.extend(target_problems.into_iter().filter(|p| sum_ok || !p.error.code.starts_with("checksum")));
     let count = |s: Severity| {
         problems.iter().filter(|p| p.severity == s).count()
             + lint.findings.iter().chain(&lint.unparsed).filter(|f| f.severity == s).count()

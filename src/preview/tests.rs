@@ -166,6 +166,12 @@ fn a_target_shows_what_would_run_there_now() {
     let p = preview(&local, Some(&base()), &with_target(DbState::default(), Dialect::Postgres));
     assert_eq!(codes(&p), ["dialect-mismatch"]);
     assert!(p.problems[0].error.hint.contains("--dialect postgres"));
+
+    // A sum that does not match is one error, not again as the target's refusal.
+    let unsummed = Directory::new([INIT, ("2_b.sql", "SELECT 2;\n")].map(|(n, c)| (n, c.as_bytes().to_vec()))).unwrap();
+    let p = preview(&unsummed, Some(&base()), &with_target(DbState::default(), Dialect::Generic));
+    assert_eq!(codes(&p), ["checksum-file-not-found"]);
+    assert!(p.target.as_ref().unwrap().plan.is_none());
 }
 
 #[test]

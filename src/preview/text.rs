@@ -1,16 +1,9 @@
 //! The preview as text for a terminal: everything, nothing cut.
 
 use super::Preview;
-use crate::lint::Severity;
+use crate::lint::render::{finding_text, word};
 use crate::text::count;
 use std::fmt::Write;
-
-fn word(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    }
-}
 
 pub(super) fn render(p: &Preview<'_>) -> String {
     let mut out = String::new();
@@ -46,17 +39,7 @@ pub(super) fn render(p: &Preview<'_>) -> String {
     if !findings.is_empty() {
         out.push_str("\nLint:\n");
         for f in findings {
-            let _ = writeln!(
-                out,
-                "  {}:{}: {} {} ({}): {}",
-                f.file,
-                f.line,
-                word(f.severity),
-                f.code,
-                f.analyzer,
-                f.message
-            );
-            let _ = writeln!(out, "    hint: {}", f.hint);
+            finding_text(f, &mut out);
         }
     }
     if let Some(t) = &p.target {

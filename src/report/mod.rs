@@ -19,6 +19,8 @@ mod time;
 pub use html::{apply_html, highlight_sql, html_escape, plan_html, report_page, REPORT_CSS};
 pub(crate) use html::{escape_into, facts};
 pub use markdown::plan_markdown;
+// For the pull request preview (feature `lint`).
+#[cfg_attr(not(feature = "lint"), allow(unused_imports))]
 pub(crate) use markdown::{md_code_block, md_code_span, md_escape, plan_summary_markdown};
 pub use text::{apply_text, plan_text, set_text, status_text};
 pub use time::{go_duration, parse_rfc3339, rfc3339};

@@ -5,7 +5,7 @@
 //! `hint`, `summary`). npm/lint.mjs wraps these exports; they are not the
 //! package's API.
 
-use crate::{Input, LintOptions, PreviewArgs, Rendered, LINT_OPTIONS_HINT, PREVIEW_OPTIONS_HINT};
+use crate::{Input, LintOptions, PreviewArgs, LINT_OPTIONS_HINT, PREVIEW_OPTIONS_HINT};
 use js_sys::{Array, Reflect, Uint8Array};
 use serde::Serialize;
 use strata::error::Error;
@@ -88,10 +88,10 @@ fn options_from_js<T: for<'de> serde::Deserialize<'de> + Default>(
 }
 
 /// `{markdown, text}` of a rendering.
-fn rendering(r: &Rendered) -> JsValue {
+fn rendering(markdown: &str, text: &str) -> JsValue {
     let o = js_sys::Object::new();
-    let _ = Reflect::set(&o, &"markdown".into(), &r.markdown.as_str().into());
-    let _ = Reflect::set(&o, &"text".into(), &r.text.as_str().into());
+    let _ = Reflect::set(&o, &"markdown".into(), &markdown.into());
+    let _ = Reflect::set(&o, &"text".into(), &text.into());
     o.into()
 }
 
@@ -104,15 +104,16 @@ pub fn lint(dir: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     Ok(to_js(&crate::lint(&input, &options).map_err(throw)?))
 }
 
-/// The Markdown and text of what `lint(dir, options)` finds (through the
-/// preview: `crate::render_lint`): `{markdown, text}`. A call of its own,
+/// The Markdown and text of what `lint(dir, options)` finds
+/// (`crate::render_lint`): `{markdown, text}`. A call of its own,
 /// made only when a result is rendered, so that linting does not pay for
 /// it nor keep the files.
 #[wasm_bindgen(js_name = lintRendering)]
 pub fn lint_rendering(dir: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let input = input_from_js(&dir, "the directory")?;
     let options: LintOptions = options_from_js(&options, "lint options", LINT_OPTIONS_HINT)?;
-    Ok(rendering(&crate::render_lint(&input, &options).map_err(throw)?))
+    let (markdown, text) = crate::render_lint(&input, &options).map_err(throw)?;
+    Ok(rendering(&markdown, &text))
 }
 
 /// Previews `local` against `base` (`null`: the tag does not exist yet):
@@ -127,6 +128,6 @@ pub fn preview(local: JsValue, base: JsValue, options: JsValue) -> Result<JsValu
     let r = crate::preview(&local, base.as_ref(), &args).map_err(throw)?;
     let o = js_sys::Object::new();
     let _ = Reflect::set(&o, &"result".into(), &js_sys::JSON::parse(&r.json).unwrap_or(JsValue::UNDEFINED));
-    let _ = Reflect::set(&o, &"rendering".into(), &rendering(&r));
+    let _ = Reflect::set(&o, &"rendering".into(), &rendering(&r.markdown, &r.text));
     Ok(o.into())
 }

@@ -151,8 +151,7 @@ pub fn lint(input: &Input, options: &LintOptions) -> Result<LintResult, Error> {
         }
     };
     let report = strata::lint::lint(&dir, &names, dialect);
-    let count = |s: Severity| report.findings.iter().chain(&report.unparsed).filter(|f| f.severity == s).count();
-    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    let (errors, warnings) = (report.count(Severity::Error), report.count(Severity::Warning));
     Ok(LintResult { report, errors, warnings })
 }
 
@@ -182,27 +181,12 @@ fn render(local: &Directory, base: Option<&Directory>, options: &PreviewOptions)
     }
 }
 
-/// The base `lint` results render against: what a pull request comment
-/// shows for those files (`toMarkdown()`), via the preview.
-const LINT_BASE_REF: &str = "the files not linted";
-
-/// The lint findings of `options` rendered through the preview: the linted
-/// files as new against a base of the directory's other files (the core
-/// has no renderer of a lint report alone). The preview also checks
-/// `atlas.sum`, so the rendering may show a problem the lint result does
-/// not have.
-pub fn render_lint(input: &Input, options: &LintOptions) -> Result<Rendered, Error> {
-    let dialect = dialect_of(options.dialect.as_deref(), input)?;
-    let local = directory(input, dialect, None)?;
-    let base = match &options.files {
-        None => Input::default(),
-        Some(names) => Input {
-            entries: input.entries.iter().filter(|(n, _)| !names.contains(n)).cloned().collect(),
-            dialect: None,
-        },
-    };
-    let base = directory(&base, dialect, None)?;
-    Ok(render(&local, Some(&base), &PreviewOptions::new("lint", LINT_BASE_REF)))
+/// The Markdown and the text of what [`lint`] finds with `options`: the
+/// core's [`LintReport::to_markdown`] (one pull request comment) and
+/// [`LintReport::to_text`].
+pub fn render_lint(input: &Input, options: &LintOptions) -> Result<(String, String), Error> {
+    let r = lint(input, options)?;
+    Ok((r.report.to_markdown(), r.report.to_text()))
 }
 
 /// Options of [`preview`] (`PreviewOptions` in lint.d.ts).

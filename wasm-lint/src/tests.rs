@@ -78,12 +78,14 @@ fn previews_with_a_target_from_the_hook_answer_or_rows() {
 }
 
 #[test]
-fn lint_renders_through_the_preview_against_the_other_files() {
+fn lint_renders_the_report_alone() {
     let dir =
         input(&[("1_init.sql", "CREATE TABLE t (id int);\n"), ("2_drop.sql", "DROP TABLE t;\n")], Some("postgres"));
-    let r =
+    let (markdown, text) =
         render_lint(&dir, &LintOptions { files: Some(vec!["2_drop.sql".into()]), ..LintOptions::default() }).unwrap();
-    assert!(r.markdown.contains("`DS102`"), "{}", r.markdown);
-    assert!(r.text.contains("2_drop.sql:1: error DS102"), "{}", r.text);
-    assert!(!r.text.contains("== 1_init.sql"), "only the linted files are new: {}", r.text);
+    assert!(markdown.starts_with("### Lint\n\n❌ **1 error**, 0 warnings.\n"), "{markdown}");
+    assert!(markdown.contains("| ❌ error | `DS102` | `2_drop.sql:1` |"), "{markdown}");
+    // No sum here: the report is the findings alone, not a preview.
+    assert!(!markdown.contains("atlas.sum"), "{markdown}");
+    assert!(text.starts_with("  2_drop.sql:1: error DS102 (destructive): Dropping table \"t\"\n"), "{text}");
 }
