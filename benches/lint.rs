@@ -13,6 +13,9 @@
 //! statement and that the run reports the codes the mix is meant to
 //! trigger.
 //!
+//! A second case lints the planning fixture's 1,000 files, the input of
+//! the wasm figure (`node benches/wasm.mjs --only lint`).
+//!
 //! Throughput is in files (criterion's elements); the input's size is
 //! printed beside it.
 //!
@@ -32,7 +35,7 @@ mod common;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
-    use super::common::lint_fixture;
+    use super::common::{lint_fixture, plan_fixture};
     use criterion::{criterion_group, Criterion, Throughput};
     use std::collections::BTreeMap;
     use std::hint::black_box;
@@ -71,6 +74,17 @@ mod native {
         let mut g = c.benchmark_group("lint");
         g.throughput(Throughput::Elements(FILES as u64));
         g.bench_function("1000_new_files", |b| b.iter(|| lint(black_box(&dir), black_box(&names), Dialect::Postgres)));
+
+        // The files `node benches/wasm.mjs --only lint` lints in wasm (the
+        // planning fixture, byte for byte): the like-for-like native figure.
+        let plan = plan_fixture(FILES, 0);
+        let plan_names: Vec<&str> =
+            plan.entries.iter().map(|(n, _)| n.as_str()).filter(|n| n.ends_with(".sql")).collect();
+        let plan_dir = Directory::with_options(plan.entries.clone(), opts).unwrap();
+        assert_eq!(lint(&plan_dir, &plan_names, Dialect::Postgres).unparsed, []);
+        g.bench_function("1000_plan_files", |b| {
+            b.iter(|| lint(black_box(&plan_dir), black_box(&plan_names), Dialect::Postgres))
+        });
         g.finish();
     }
 
