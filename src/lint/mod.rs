@@ -247,32 +247,86 @@ fn parser_dialect(d: Dialect) -> Box<dyn sqlparser::dialect::Dialect> {
     }
 }
 
-/// One statement and what sqlparser made of it.
-struct Parsed<'a> {
-    stmt: Stmt<'a>,
-    ast: Result<Vec<Statement>, ParserError>,
+/// Whether a statement may change the schema, by its first word: only
+/// these are parsed for the model (`CREATE`, `ALTER`, `DROP`, `RENAME`).
+/// Data statements, the bulk of large files, are parsed only in the files
+/// being analysed.
+fn may_change_schema(text: &str) -> bool {
+    let word = text.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
+    ["CREATE", "ALTER", "DROP", "RENAME"].iter().any(|w| word.eq_ignore_ascii_case(w))
+}
+
+/// What a file does that its statements' analyzers look ahead at:
+/// schemas and indexes it drops, views it creates, columns it adds.
+#[derive(Default)]
+struct FileFacts {
+    dropped_schemas: Vec<String>,
+    /// (statement index, view key).
+    views: Vec<(usize, String)>,
+    dropped_indexes: Vec<String>,
+    /// (statement index, table key, column).
+    added_columns: Vec<(usize, String, String)>,
+}
+
+impl FileFacts {
+    /// Notes what statement `i` of the file does.
+    fn note(&mut self, i: usize, s: &Statement) {
+        match s {
+            Statement::Drop { object_type: ObjectType::Schema, names, .. } => {
+                self.dropped_schemas.extend(names.iter().map(key));
+            }
+            Statement::Drop { object_type: ObjectType::Index, names, .. } => {
+                self.dropped_indexes.extend(names.iter().map(key));
+            }
+            Statement::AlterTable(at) => {
+                for op in &at.operations {
+                    match op {
+                        AlterTableOperation::DropIndex { name } | AlterTableOperation::DropConstraint { name, .. } => {
+                            self.dropped_indexes.push(name.value.to_lowercase());
+                        }
+                        AlterTableOperation::AddColumn { column_def, .. } => {
+                            let c = column_def.name.value.to_lowercase();
+                            self.added_columns.push((i, key(&at.name), c));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Statement::CreateView(v) => self.views.push((i, key(&v.name))),
+            _ => {}
+        }
+    }
 }
 
 /// Lints the files `new_files` of `dir` (by name; names not in the
 /// directory are ignored). The files before them are the existing schema.
 /// Never fails: what cannot be split or parsed becomes a finding.
+///
+/// Memory stays proportional to the directory's text, not to its ASTs
+/// (kilobytes a statement): each statement is parsed, used and dropped,
+/// once for the model of which tables the directory creates (schema
+/// changes only) and once in order for the analyzers.
 pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport {
     let pd = parser_dialect(dialect);
-    let files: Vec<(&MigrationFile, Result<Vec<Parsed<'_>>, crate::dir::DirError>)> = dir
-        .files()
-        .iter()
-        .map(|f| {
-            let parsed = f.statements(dialect).map(|stmts| {
-                stmts.into_iter().map(|stmt| Parsed { ast: Parser::parse_sql(&*pd, stmt.text), stmt }).collect()
-            });
-            (f, parsed)
-        })
-        .collect();
+    let parse = |text: &str| Parser::parse_sql(&*pd, text);
+    let files: Vec<(&MigrationFile, Result<Vec<Stmt<'_>>, crate::dir::DirError>)> =
+        dir.files().iter().map(|f| (f, f.statements(dialect))).collect();
+    // First pass: which tables each file creates (a table no file creates
+    // predates the directory), and what the analysed files do further on.
     let mut model = Model::new(dialect);
-    for (_, parsed) in &files {
-        for ast in parsed.iter().flatten().filter_map(|p| p.ast.as_ref().ok()) {
-            ast.iter().for_each(|s| model.note_created(s));
+    let mut facts: Vec<FileFacts> = Vec::with_capacity(files.len());
+    for (f, stmts) in &files {
+        let analyse = new_files.contains(&f.name());
+        let mut ff = FileFacts::default();
+        for (i, st) in stmts.iter().flatten().enumerate().filter(|(_, st)| may_change_schema(st.text)) {
+            for s in parse(st.text).iter().flatten() {
+                model.note_created(s);
+                if analyse {
+                    ff.note(i, s);
+                }
+            }
         }
+        facts.push(ff);
     }
     let mut cx = Ctx {
         dialect,
@@ -285,14 +339,14 @@ pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport
         index: 0,
     };
     let mut report = LintReport::default();
-    for (f, parsed) in &files {
+    for ((f, stmts), ff) in files.iter().zip(facts) {
         cx.model.start_file();
         let analyse = new_files.contains(&f.name());
         let file_nolint = f.directive("nolint");
         // A bare `atlas:nolint` header (and only one) skips the file.
         let skip = file_nolint.len() == 1 && file_nolint[0].is_empty();
-        let parsed = match parsed {
-            Ok(p) => p,
+        let stmts = match stmts {
+            Ok(s) => s,
             Err(e) => {
                 if analyse && !skip {
                     let (line, column) = e.position().unwrap_or((1, 1));
@@ -310,60 +364,36 @@ pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport
                 continue;
             }
         };
-        if analyse && !skip {
+        let check = analyse && !skip;
+        if check {
             cx.in_tx = !matches!(tx_mode_for(f, TxMode::File), Ok(TxMode::None));
-            cx.dropped_schemas.clear();
-            cx.views.clear();
-            cx.dropped_indexes.clear();
-            cx.added_columns.clear();
-            for (i, p) in parsed.iter().enumerate() {
-                for s in p.ast.iter().flatten() {
-                    match s {
-                        Statement::Drop { object_type: ObjectType::Schema, names, .. } => {
-                            cx.dropped_schemas.extend(names.iter().map(key));
-                        }
-                        Statement::Drop { object_type: ObjectType::Index, names, .. } => {
-                            cx.dropped_indexes.extend(names.iter().map(key));
-                        }
-                        Statement::AlterTable(at) => {
-                            for op in &at.operations {
-                                match op {
-                                    AlterTableOperation::DropIndex { name }
-                                    | AlterTableOperation::DropConstraint { name, .. } => {
-                                        cx.dropped_indexes.push(name.value.to_lowercase());
-                                    }
-                                    AlterTableOperation::AddColumn { column_def, .. } => {
-                                        let c = column_def.name.value.to_lowercase();
-                                        cx.added_columns.push((i, key(&at.name), c));
-                                    }
-                                    _ => {}
-                                }
-                            }
-                        }
-                        Statement::CreateView(v) => cx.views.push((i, key(&v.name))),
-                        _ => {}
-                    }
-                }
-            }
+            cx.dropped_schemas = ff.dropped_schemas;
+            cx.views = ff.views;
+            cx.dropped_indexes = ff.dropped_indexes;
+            cx.added_columns = ff.added_columns;
         }
         let file_rules: Vec<String> = file_nolint.iter().flat_map(|d| d.split(' ')).map(str::to_string).collect();
-        for (i, p) in parsed.iter().enumerate() {
+        for (i, st) in stmts.iter().enumerate() {
             cx.index = i;
-            let statements = match &p.ast {
-                Ok(a) => a.as_slice(),
+            // Outside the analysed files only schema changes matter (the model).
+            if !check && !may_change_schema(st.text) {
+                continue;
+            }
+            let statements = match parse(st.text) {
+                Ok(a) => a,
                 Err(e) => {
-                    if analyse && !skip {
-                        let rules = rules_for(&file_rules, &p.stmt);
-                        let u = unparsed(f, &p.stmt, e, dialect);
+                    if check {
+                        let rules = rules_for(&file_rules, st);
+                        let u = unparsed(f, st, &e, dialect);
                         if !suppressed(&rules, &u.code, u.analyzer) {
                             report.unparsed.push(u);
                         }
                     }
-                    &[]
+                    continue;
                 }
             };
-            for s in statements {
-                if analyse && !skip {
+            for s in &statements {
+                if check {
                     let mut diags = Vec::new();
                     destructive::check(&cx, s, &mut diags);
                     datadepend::check(&cx, s, &mut diags);
@@ -374,15 +404,15 @@ pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport
                         pglock::check(&cx, s, &mut diags);
                     }
                     if !diags.is_empty() {
-                        let rules = rules_for(&file_rules, &p.stmt);
+                        let rules = rules_for(&file_rules, st);
                         for d in diags.into_iter().filter(|d| !suppressed(&rules, d.code, d.analyzer)) {
                             report.findings.push(Finding {
                                 code: d.code.to_string(),
                                 analyzer: d.analyzer,
                                 severity: d.severity,
                                 file: f.name().to_string(),
-                                line: p.stmt.line,
-                                statement: p.stmt.text.to_string(),
+                                line: st.line,
+                                statement: st.text.to_string(),
                                 message: d.message,
                                 hint: d.hint,
                             });
