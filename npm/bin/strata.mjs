@@ -138,8 +138,9 @@ that DIR changed or removed (an error: history rewritten), new files that
 sort before the tag's last file (an error: out of order), whether
 atlas.sum is valid, and the lint findings on the new files (Atlas's
 analyzers and PostgreSQL locking checks). With --hook and --target it also
-plans DIR against the target's revisions: what would run there now. A tag
-that does not exist yet is a warning: every file is new.
+plans DIR against the target's revisions: what would run there now. A
+directory the registry does not have yet is a warning (every file is new);
+a missing tag of a directory it has is an error (exit 1).
 
   --base NAME@TAG        the registry version to compare with (e.g. app@latest)
   --registry URL         the registry (default: STRATA_REGISTRY)
@@ -1024,9 +1025,23 @@ async function previewCommand(argv) {
     base = f.directory;
     baseVersion = f.version;
   } catch (e) {
-    // No such tag (or directory) yet: every file is new, which the preview
-    // reports as a warning. Anything else (no access, a damaged blob) fails.
+    // A directory never pushed: every file is new, which the preview
+    // reports as a warning. A tag missing from a directory that has tags is
+    // more likely a typo than a first push: it fails, as anything else does
+    // (no access, a damaged blob).
     if (e?.code !== "tag-not-found" && e?.code !== "dir-not-found") throw registryError(e);
+    if (e.code === "tag-not-found") {
+      let tags = [];
+      try {
+        tags = await registry.tags(name);
+      } catch (t) {
+        if (t?.code !== "dir-not-found") throw registryError(t);
+      }
+      if (tags.length > 0) {
+        e.hint = `${name}'s tags are ${tags.map((t) => t.name).join(", ")}; pass one of them in --base`;
+        throw e;
+      }
+    }
   }
   const p = preview(directory, base, { name, baseRef: `${name}@${ref}`, baseVersion, dialect: directory.dialect, target });
   if (format === "markdown") out(p.toMarkdown());

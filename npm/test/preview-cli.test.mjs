@@ -100,7 +100,7 @@ test("editing a pushed file rewrites history; a sum not updated is invalid", { t
   golden("history-rewritten.md", r.stdout);
 });
 
-test("warnings only exit 4; a clean pull request exits 0; a new directory is all new", { timeout: 60_000 }, async (t) => {
+test("warnings only exit 4; a clean pull request exits 0; a new directory is all new, a missing tag an error", { timeout: 60_000 }, async (t) => {
   if (!needServer(t)) return;
   const { server, read } = await registry(t);
   const warn = dir({ ...V1, "20240102000001_email.sql": "ALTER TABLE users ADD COLUMN phone text NOT NULL;\n" });
@@ -119,6 +119,13 @@ test("warnings only exit 4; a clean pull request exits 0; a new directory is all
   assert.ok(n.stdout.startsWith("<!-- strata:preview billing -->\n"));
   assert.match(n.stdout, /- ⚠️ warning `base-missing`: billing@latest does not exist in the registry: every file is new/);
   assert.match(n.stdout, /\*\*3 files, 3 statements\*\* new against `billing@latest` \(does not exist yet\)/);
+
+  // A tag the directory does not have: a typo more likely than a first push.
+  const typo = read(["plan", "--dir", clean, "--base", "app@lastest", "--registry", server.url, "--format", "markdown"]);
+  assert.equal(typo.status, 1, typo.stderr);
+  assert.equal(typo.stdout, "");
+  assert.match(typo.stderr, /has no tag "lastest"/);
+  assert.match(typo.stderr, /app's tags are latest; pass one of them in --base/);
 });
 
 test("with --hook and --target: what would run on the target now", { timeout: 60_000 }, async (t) => {
