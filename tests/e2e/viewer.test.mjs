@@ -503,7 +503,12 @@ test("open locally: a folder renders and plans with no request to any server", {
   const tampered = readdirSql(v1).map((f) => [f, readFileSync(join(v1, f), "utf8")]);
   tampered.push(["atlas.sum", readFileSync(join(DEMO, "app", "v2", "atlas.sum"), "utf8")]);
   await drop(tampered);
-  await result.locator("text=dropped files").first().waitFor({ timeout: VIEW_TIMEOUT });
+  // The dropped files' view, named "dropped files"; "Loading dropped
+  // files…" comes first, and the folder's view before it.
+  await page.waitForFunction(() => {
+    const text = document.getElementById("st-local-result")?.innerText ?? "";
+    return text.includes("dropped files") && !text.includes("Loading dropped files");
+  }, null, { timeout: VIEW_TIMEOUT });
   const checked = await result.innerText();
   assert.match(checked, /20240103000000_create_comments\.sql/);
   assert.match(checked, /mismatch|not in atlas\.sum/i, "the wrong atlas.sum is reported");
