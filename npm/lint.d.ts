@@ -47,8 +47,8 @@ export interface LintResult {
   warnings: number;
   /**
    * The findings as one pull request comment (a verdict and a table, under
-   * 65,536 characters), by the core (`LintReport::to_markdown`). Rendered on
-   * the first call, from the directory and options as they are then.
+   * 65,536 characters), by the core (`LintReport::to_markdown`), of the
+   * same findings.
    */
   toMarkdown(): string;
   /** The same as text for a terminal. */

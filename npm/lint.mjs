@@ -14,7 +14,6 @@
 import initAsync, {
   initSync as initGlue,
   lint as lintRaw,
-  lintRendering,
   preview as previewRaw,
 } from "./lint/strata_lint.js";
 
@@ -63,17 +62,15 @@ function withMethods(result, methods) {
  * `options.files` names the new files (default: all); the others only tell
  * which tables exist. Throws a `StrataError` on input that is not a
  * directory; statements that cannot be parsed are warnings (`unparsed`).
- * `toMarkdown()` and `toText()` render on their first call, from `dir` and
- * `options` as they are then (nothing is kept in the module meanwhile).
+ * `toMarkdown()` and `toText()` are the core's renderings of the same
+ * findings (one pull request comment; text for a terminal).
  */
 export function lint(dir, options) {
   load();
-  const result = lintRaw(dir, options);
-  let rendering;
-  const rendered = () => (rendering ??= lintRendering(dir, options));
+  const { result, rendering } = lintRaw(dir, options);
   return withMethods(result, {
-    toMarkdown: () => rendered().markdown,
-    toText: () => rendered().text,
+    toMarkdown: () => rendering.markdown,
+    toText: () => rendering.text,
   });
 }
 

@@ -7,6 +7,25 @@ import { initSync } from "./strata.js";
 initSync({ module: readFileSync(new URL("./strata_bg.wasm", import.meta.url)) });
 
 export * from "./strata.js";
-// lint() and preview(): the lint module, instantiated on their first call
-// (importing this file does not load it).
-export { lint, preview } from "./lint.mjs";
+// lint() and preview(): the lint module, instantiated from its file on
+// their first call (importing this file does not load it), on every Node
+// this package supports.
+import { lint as lintModule, preview as previewModule, initSync as initLint } from "./lint.mjs";
+
+let lintReady = false;
+function loadLint() {
+  if (!lintReady) initLint(readFileSync(new URL("./lint/strata_lint_bg.wasm", import.meta.url)));
+  lintReady = true;
+}
+
+/** See lint.d.ts. */
+export function lint(dir, options) {
+  loadLint();
+  return lintModule(dir, options);
+}
+
+/** See lint.d.ts. */
+export function preview(local, base, options) {
+  loadLint();
+  return previewModule(local, base, options);
+}

@@ -37,6 +37,11 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error without a position: what happened and what to do.
+    pub fn new(code: &'static str, message: String, hint: impl Into<String>) -> Error {
+        Error { code, message, file: None, line: None, column: None, detail: None, hint: hint.into() }
+    }
+
     /// The location and message on one line, as a command line prints it:
     /// `file:line:column: message`. Atlas's splitter messages already start
     /// with `line:column:`, so the position is not repeated for them.

@@ -194,7 +194,7 @@ fn throw(e: impl Into<Error>) -> JsValue {
 }
 
 fn usage(code: &'static str, message: String, hint: &str) -> JsValue {
-    throw(Error { code, message, file: None, line: None, column: None, detail: None, hint: hint.into() })
+    throw(Error::new(code, message, hint))
 }
 
 fn to_js<T: Serialize>(v: &T) -> JsValue {

@@ -309,6 +309,7 @@ impl FileFacts {
 pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport {
     let pd = parser_dialect(dialect);
     let parse = |text: &str| Parser::parse_sql(&*pd, text);
+    let new_files: std::collections::HashSet<&str> = new_files.iter().copied().collect();
     let files: Vec<(&MigrationFile, Result<Vec<Stmt<'_>>, crate::dir::DirError>)> =
         dir.files().iter().map(|f| (f, f.statements(dialect))).collect();
     // First pass: which tables each file creates (a table no file creates
@@ -316,7 +317,7 @@ pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport
     let mut model = Model::new(dialect);
     let mut facts: Vec<FileFacts> = Vec::with_capacity(files.len());
     for (f, stmts) in &files {
-        let analyse = new_files.contains(&f.name());
+        let analyse = new_files.contains(f.name());
         let mut ff = FileFacts::default();
         for (i, st) in stmts.iter().flatten().enumerate().filter(|(_, st)| may_change_schema(st.text)) {
             for s in parse(st.text).iter().flatten() {
@@ -341,7 +342,7 @@ pub fn lint(dir: &Directory, new_files: &[&str], dialect: Dialect) -> LintReport
     let mut report = LintReport::default();
     for ((f, stmts), ff) in files.iter().zip(facts) {
         cx.model.start_file();
-        let analyse = new_files.contains(&f.name());
+        let analyse = new_files.contains(f.name());
         let file_nolint = f.directive("nolint");
         // A bare `atlas:nolint` header (and only one) skips the file.
         let skip = file_nolint.len() == 1 && file_nolint[0].is_empty();

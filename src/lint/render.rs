@@ -42,6 +42,17 @@ pub(crate) fn word(s: Severity) -> &'static str {
     }
 }
 
+/// The verdict line of a comment: errors and warnings, or `clean` (e.g.
+/// "No findings") when there are none.
+pub(crate) fn verdict(errors: usize, warnings: usize, clean: &str) -> String {
+    match (errors, warnings) {
+        (0, 0) => format!("✅ **{clean}.**"),
+        (0, w) => format!("⚠️ **{}**, no errors.", count(w, "warning")),
+        (e, 0) => format!("❌ **{}.**", count(e, "error")),
+        (e, w) => format!("❌ **{}**, {}.", count(e, "error"), count(w, "warning")),
+    }
+}
+
 /// A finding as a row of [`FINDINGS_HEAD`]'s table.
 pub(crate) fn finding_row(f: &Finding) -> String {
     format!(
@@ -72,15 +83,7 @@ impl LintReport {
     pub fn to_markdown(&self) -> String {
         let (errors, warnings) = (self.count(Severity::Error), self.count(Severity::Warning));
         let mut out = String::from("### Lint\n\n");
-        let _ = writeln!(
-            out,
-            "{}\n",
-            match (errors, warnings) {
-                (0, 0) => "✅ **No findings.**".to_string(),
-                (0, w) => format!("⚠️ **{}**, no errors.", count(w, "warning")),
-                (e, w) => format!("❌ **{}**, {}.", count(e, "error"), count(w, "warning")),
-            }
-        );
+        let _ = writeln!(out, "{}\n", verdict(errors, warnings, "No findings"));
         let all: Vec<&Finding> = self.findings.iter().chain(&self.unparsed).collect();
         if all.is_empty() {
             return out;

@@ -8,7 +8,7 @@
 //! and per file; what does not fit at all is counted in the closing line.
 
 use super::{marker, NewFile, Preview, Problem};
-use crate::lint::render::{clip, finding_row, severity, CELL, FINDINGS_HEAD};
+use crate::lint::render::{clip, finding_row, severity, verdict, CELL, FINDINGS_HEAD};
 use crate::lint::Finding;
 use crate::report::{html_escape, md_code_block, md_code_span, md_escape, plan_summary_markdown};
 use crate::text::count;
@@ -107,19 +107,8 @@ pub(super) fn render(p: &Preview<'_>, limit: usize) -> String {
     let _ = writeln!(out, "{}", marker(&p.name));
     let _ =
         writeln!(out, "### Migration preview: {} against {}\n", md_code_span(&p.name), md_code_span(&p.base.reference));
-    let verdict = match (p.errors, p.warnings) {
-        (0, 0) => "✅ **No problems found.**".to_string(),
-        (0, w) => format!("⚠️ **{}**, no errors.", count(w, "warning")),
-        (e, 0) => format!("❌ **{}.**", count(e, "error")),
-        (e, w) => format!("❌ **{}**, {}.", count(e, "error"), count(w, "warning")),
-    };
-    let _ = writeln!(out, "{verdict}\n");
-    let base = if p.base.found {
-        let version = p.base.version.as_deref().map(|v| format!("{}, ", md_code_span(v))).unwrap_or_default();
-        format!("{} ({version}{})", md_code_span(&p.base.reference), count(p.base.files, "file"))
-    } else {
-        format!("{} (does not exist yet)", md_code_span(&p.base.reference))
-    };
+    let _ = writeln!(out, "{}\n", verdict(p.errors, p.warnings, "No problems found"));
+    let base = p.base.describe(md_code_span);
     let _ = writeln!(
         out,
         "**{}, {}** new against {base}; {} unchanged, {} changed, {} removed. `atlas.sum`: {}. Dialect: {}.\n",

@@ -165,6 +165,19 @@ pub struct BaseInfo {
     pub files: usize,
 }
 
+impl BaseInfo {
+    /// `app@latest (sha256:…, 12 files)` or `app@latest (does not exist
+    /// yet)`, with `code` applied to the reference and the digest (a
+    /// Markdown code span, or nothing for text).
+    fn describe(&self, code: impl Fn(&str) -> String) -> String {
+        if !self.found {
+            return format!("{} (does not exist yet)", code(&self.reference));
+        }
+        let version = self.version.as_deref().map(|v| format!("{}, ", code(v))).unwrap_or_default();
+        format!("{} ({version}{})", code(&self.reference), crate::text::count(self.files, "file"))
+    }
+}
+
 /// What would run on a target if the local directory were deployed now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TargetPreview {
@@ -240,10 +253,7 @@ impl Preview<'_> {
 
 /// A problem with the given severity.
 fn problem(severity: Severity, code: &'static str, message: String, file: Option<&str>, hint: String) -> Problem {
-    Problem {
-        severity,
-        error: Error { code, message, file: file.map(str::to_string), line: None, column: None, detail: None, hint },
-    }
+    Problem { severity, error: Error { file: file.map(str::to_string), ..Error::new(code, message, hint) } }
 }
 
 /// Compares `local` with `base` (`None`: the base tag does not exist yet),

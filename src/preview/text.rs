@@ -7,12 +7,7 @@ use std::fmt::Write;
 
 pub(super) fn render(p: &Preview<'_>) -> String {
     let mut out = String::new();
-    let base = if p.base.found {
-        let version = p.base.version.as_deref().map(|v| format!("{v}, ")).unwrap_or_default();
-        format!("{} ({version}{})", p.base.reference, count(p.base.files, "file"))
-    } else {
-        format!("{} (does not exist yet)", p.base.reference)
-    };
+    let base = p.base.describe(str::to_string);
     let _ = writeln!(out, "Preview of {} against {base}", p.name);
     let _ = writeln!(
         out,

@@ -87,33 +87,27 @@ fn options_from_js<T: for<'de> serde::Deserialize<'de> + Default>(
     crate::options_from_json(&text, what, hint).map_err(throw)
 }
 
-/// `{markdown, text}` of a rendering.
-fn rendering(markdown: &str, text: &str) -> JsValue {
+/// `{result, rendering: {markdown, text}}`.
+fn with_rendering(result: JsValue, markdown: &str, text: &str) -> JsValue {
+    let rendering = js_sys::Object::new();
+    let _ = Reflect::set(&rendering, &"markdown".into(), &markdown.into());
+    let _ = Reflect::set(&rendering, &"text".into(), &text.into());
     let o = js_sys::Object::new();
-    let _ = Reflect::set(&o, &"markdown".into(), &markdown.into());
-    let _ = Reflect::set(&o, &"text".into(), &text.into());
+    let _ = Reflect::set(&o, &"result".into(), &result);
+    let _ = Reflect::set(&o, &"rendering".into(), &rendering);
     o.into()
 }
 
-/// Lints a directory: `{findings, unparsed, errors, warnings}`, as `lint()`
-/// in lint.d.ts returns it without its methods.
+/// Lints a directory: `{result, rendering}`, the result as `lint()` in
+/// lint.d.ts returns it without its methods (`{findings, unparsed, errors,
+/// warnings}`) and `{markdown, text}`, the core's renderings of the same
+/// report.
 #[wasm_bindgen]
 pub fn lint(dir: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let input = input_from_js(&dir, "the directory")?;
     let options: LintOptions = options_from_js(&options, "lint options", LINT_OPTIONS_HINT)?;
-    Ok(to_js(&crate::lint(&input, &options).map_err(throw)?))
-}
-
-/// The Markdown and text of what `lint(dir, options)` finds
-/// (`crate::render_lint`): `{markdown, text}`. A call of its own,
-/// made only when a result is rendered, so that linting does not pay for
-/// it nor keep the files.
-#[wasm_bindgen(js_name = lintRendering)]
-pub fn lint_rendering(dir: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    let input = input_from_js(&dir, "the directory")?;
-    let options: LintOptions = options_from_js(&options, "lint options", LINT_OPTIONS_HINT)?;
-    let (markdown, text) = crate::render_lint(&input, &options).map_err(throw)?;
-    Ok(rendering(&markdown, &text))
+    let r = crate::lint(input, &options).map_err(throw)?;
+    Ok(with_rendering(to_js(&r), &r.report.to_markdown(), &r.report.to_text()))
 }
 
 /// Previews `local` against `base` (`null`: the tag does not exist yet):
@@ -125,9 +119,7 @@ pub fn preview(local: JsValue, base: JsValue, options: JsValue) -> Result<JsValu
     let base =
         if base.is_null() || base.is_undefined() { None } else { Some(input_from_js(&base, "the base directory")?) };
     let args: PreviewArgs = options_from_js(&options, "preview options", PREVIEW_OPTIONS_HINT)?;
-    let r = crate::preview(&local, base.as_ref(), &args).map_err(throw)?;
-    let o = js_sys::Object::new();
-    let _ = Reflect::set(&o, &"result".into(), &js_sys::JSON::parse(&r.json).unwrap_or(JsValue::UNDEFINED));
-    let _ = Reflect::set(&o, &"rendering".into(), &rendering(&r.markdown, &r.text));
-    Ok(o.into())
+    let r = crate::preview(local, base, &args).map_err(throw)?;
+    let result = js_sys::JSON::parse(&r.json).unwrap_or(JsValue::UNDEFINED);
+    Ok(with_rendering(result, &r.markdown, &r.text))
 }

@@ -43,7 +43,7 @@ pub struct Input {
 
 /// An error about the caller's input: what, and what to do.
 fn usage(code: &'static str, message: String, hint: &str) -> Error {
-    Error { code, message, file: None, line: None, column: None, detail: None, hint: hint.into() }
+    Error::new(code, message, hint)
 }
 
 /// The dialect named `name` (the core's names and aliases).
@@ -65,16 +65,15 @@ fn dialect_of(option: Option<&str>, input: &Input) -> Result<Dialect, Error> {
 
 /// The core's directory of `input`, split with `dialect`. `what` names the
 /// directory in errors (`the base directory app@latest`).
-fn directory(input: &Input, dialect: Dialect, what: Option<&str>) -> Result<Directory, Error> {
-    Directory::with_options(input.entries.iter().cloned(), DirOptions { dialect, ..DirOptions::default() }).map_err(
-        |e| {
-            let mut e = Error::from(&e);
-            if let (Some(what), None) = (what, &e.detail) {
-                e.detail = Some(format!("in {what}"));
-            }
-            e
-        },
-    )
+fn directory(input: Input, dialect: Dialect, what: Option<&str>) -> Result<Directory, Error> {
+    // The entries move into the directory: the files are held once.
+    Directory::with_options(input.entries, DirOptions { dialect, ..DirOptions::default() }).map_err(|e| {
+        let mut e = Error::from(&e);
+        if let (Some(what), None) = (what, &e.detail) {
+            e.detail = Some(format!("in {what}"));
+        }
+        e
+    })
 }
 
 /// Reads options given as JSON text (the JavaScript object, stringified);
@@ -130,8 +129,8 @@ pub struct LintResult {
 /// directory (a bad file name, a duplicate), an unknown dialect, or a file
 /// in `options.files` that is not a migration file of the directory;
 /// anything the analyzers cannot read is a finding, never an error.
-pub fn lint(input: &Input, options: &LintOptions) -> Result<LintResult, Error> {
-    let dialect = dialect_of(options.dialect.as_deref(), input)?;
+pub fn lint(input: Input, options: &LintOptions) -> Result<LintResult, Error> {
+    let dialect = dialect_of(options.dialect.as_deref(), &input)?;
     let dir = directory(input, dialect, None)?;
     let names: Vec<&str> = match &options.files {
         None => dir.files().iter().map(|f| f.name()).collect(),
@@ -179,14 +178,6 @@ fn render(local: &Directory, base: Option<&Directory>, options: &PreviewOptions)
         text: p.to_text(),
         exit_code: p.exit_code(),
     }
-}
-
-/// The Markdown and the text of what [`lint`] finds with `options`: the
-/// core's [`LintReport::to_markdown`] (one pull request comment) and
-/// [`LintReport::to_text`].
-pub fn render_lint(input: &Input, options: &LintOptions) -> Result<(String, String), Error> {
-    let r = lint(input, options)?;
-    Ok((r.report.to_markdown(), r.report.to_text()))
 }
 
 /// Options of [`preview`] (`PreviewOptions` in lint.d.ts).
@@ -258,7 +249,7 @@ fn target_input(t: &TargetArgs, local: Dialect) -> Result<TargetInput, Error> {
 /// yet) with the core's [`strata::preview::preview`]. Fails only on input
 /// that is not a directory, an unknown dialect or bad options; everything
 /// wrong with the directories is in the preview.
-pub fn preview(local: &Input, base: Option<&Input>, args: &PreviewArgs) -> Result<Rendered, Error> {
+pub fn preview(local: Input, base: Option<Input>, args: &PreviewArgs) -> Result<Rendered, Error> {
     if args.name.is_empty() {
         return Err(usage(
             "invalid-options",
@@ -266,7 +257,7 @@ pub fn preview(local: &Input, base: Option<&Input>, args: &PreviewArgs) -> Resul
             PREVIEW_OPTIONS_HINT,
         ));
     }
-    let dialect = dialect_of(args.dialect.as_deref(), local)?;
+    let dialect = dialect_of(args.dialect.as_deref(), &local)?;
     let base_ref = args.base_ref.clone().unwrap_or_else(|| format!("{}@latest", args.name));
     let target = args.target.as_ref().map(|t| target_input(t, dialect)).transpose()?;
     let local = directory(local, dialect, Some("the local directory"))?;

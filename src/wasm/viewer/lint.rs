@@ -5,7 +5,7 @@
 //! (`mountViewer(main, {loadLint})`, a function resolving to the lint
 //! module's exports once instantiated); the viewer calls it the first time
 //! a view shows findings, keeps its promise for the page's lifetime (one
-//! fetch per page load), and calls the module's `lint(dir, options)` with
+//! fetch per page load), and calls the module's `lint(dir, options)` (its `result`) with
 //! plain `{files: [{name, bytes}], dialect}` built from the directory the
 //! view already fetched and verified. The result's JSON is read by the
 //! view ([`LintFindings::from_json`]) and rendered by it
@@ -170,6 +170,8 @@ async fn lint_directory(
         let message = if message.is_empty() { describe(&e) } else { message };
         (format!("linting failed: {message}"), hint)
     })?;
+    // `{result, rendering}`: the viewer renders the findings itself.
+    let result = Reflect::get(&result, &"result".into()).unwrap_or(JsValue::UNDEFINED);
     let text = js_sys::JSON::stringify(&result).ok().and_then(|s| s.as_string()).unwrap_or_default();
     let findings = LintFindings::from_json(&text)
         .map_err(|e| (e, "the lint module does not match this viewer: rebuild both with make www".to_string()))?;
